@@ -1,0 +1,28 @@
+# tide: the two commands of the README's Quick start live here.
+#   make run    one full connection lifecycle on the simulated network
+#   make test   build with sanitizers and -Werror, then run every test
+BUILD   ?= build
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug -DTIDE_SANITIZE=ON
+
+.PHONY: all deps configure build run test clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@./$(BUILD)/tools/tide-demo
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

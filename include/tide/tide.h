@@ -1,0 +1,203 @@
+/*
+ * tide: a userspace TCP/IPv4 stack whose connection lifecycle behaves like
+ * Linux's. This header is the stack itself; the socket API is in
+ * <tide/socket.h>, packet formats in <tide/wire.h>, the simulated network in
+ * <tide/sim.h>.
+ *
+ * The stack is sans-IO: it never reads a clock or a device. The caller
+ *   - creates it with a configuration (address, output callback, settings),
+ *   - feeds it inbound IPv4 packets with the current time (tide_stack_input),
+ *   - tells it when time advances (tide_stack_advance),
+ *   - asks when its next timer is due (tide_stack_next_timer),
+ * and the stack hands every outbound IPv4 packet to the output callback.
+ * There is no global state: a process may run any number of stacks.
+ * A stack is not thread-safe; drive each one from one thread.
+ */
+#ifndef TIDE_TIDE_H
+#define TIDE_TIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Time in microseconds on the caller's clock (virtual or real). */
+typedef uint64_t tide_time;
+#define TIDE_TIME_NEVER UINT64_MAX
+#define TIDE_US(x) ((tide_time)(x))
+#define TIDE_MS(x) ((tide_time)(x) * 1000u)
+#define TIDE_SEC(x) ((tide_time)(x) * 1000000u)
+
+typedef struct tide_stack tide_stack;
+
+/* TCP states, numbered as Linux numbers them (tcpi_state, /proc/net/tcp). */
+enum tide_tcp_state {
+	TIDE_TCP_ESTABLISHED = 1,
+	TIDE_TCP_SYN_SENT = 2,
+	TIDE_TCP_SYN_RECV = 3,
+	TIDE_TCP_FIN_WAIT1 = 4,
+	TIDE_TCP_FIN_WAIT2 = 5,
+	TIDE_TCP_TIME_WAIT = 6,
+	TIDE_TCP_CLOSE = 7,
+	TIDE_TCP_CLOSE_WAIT = 8,
+	TIDE_TCP_LAST_ACK = 9,
+	TIDE_TCP_LISTEN = 10,
+	TIDE_TCP_CLOSING = 11,
+};
+#define TIDE_TCP_CLOSED TIDE_TCP_CLOSE
+
+/* "FIN_WAIT_1" style names (the catalogue's spelling); "?" if unknown. */
+const char *tide_state_name(int state);
+/* "FIN-WAIT-1" style names (RFC 793's spelling, used in traces). */
+const char *tide_state_rfc_name(int state);
+
+/* One connection's addresses, all in host byte order. */
+struct tide_conn_id {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+};
+
+/* Called for every outbound IPv4 packet (header included). The buffer is
+ * only valid during the call. */
+typedef void (*tide_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
+
+/* Called on every state change of a connection, including the move of a
+ * connection into a TIME_WAIT record and the end of that record. */
+typedef void (*tide_state_fn)(void *ctx, const struct tide_conn_id *id,
+			      int old_state, int new_state, tide_time now);
+
+/* Optional: choose the initial sequence number (tests, RFC examples). */
+typedef uint32_t (*tide_isn_fn)(void *ctx, const struct tide_conn_id *id,
+				tide_time now);
+
+/*
+ * Runtime settings, spelled as Linux's sysctls (net.ipv4.<name>). Defaults
+ * are Linux's (tide_config_init fills them). Times are in the units of the
+ * sysctl (seconds, or milliseconds where the name says _ms).
+ */
+struct tide_settings {
+	int tcp_syn_retries;          /* 6 */
+	int tcp_synack_retries;       /* 5 */
+	int tcp_retries2;             /* 15 */
+	int tcp_orphan_retries;       /* 0 (= 8 while the peer is alive) */
+	int tcp_fin_timeout;          /* 60 s */
+	int tcp_timewait_len;         /* 60 s: Linux's TCP_TIMEWAIT_LEN */
+	int tcp_keepalive_time;       /* 7200 s */
+	int tcp_keepalive_intvl;      /* 75 s */
+	int tcp_keepalive_probes;     /* 9 */
+	int tcp_timestamps;           /* 1 */
+	int tcp_window_scaling;       /* 1 */
+	int tcp_sack;                 /* 1 */
+	int tcp_rmem_default;         /* 131072: tcp_rmem[1] */
+	int tcp_wmem_default;         /* 16384: tcp_wmem[1] */
+	int tcp_rmem_max;             /* 6291456: tcp_rmem[2], sets wscale */
+	int somaxconn;                /* 4096 */
+	int tcp_max_syn_backlog;      /* 128 */
+	int tcp_abort_on_overflow;    /* 0 */
+	int tcp_max_tw_buckets;       /* 131072 */
+	int tcp_rfc1337;              /* 0 */
+	int ip_local_port_range_lo;   /* 32768 */
+	int ip_local_port_range_hi;   /* 60999 */
+	int ip_default_ttl;           /* 64 */
+	int tcp_delack_min_ms;        /* 40: Linux's TCP_DELACK_MIN */
+	int tcp_rto_min_ms;           /* 200: Linux's TCP_RTO_MIN */
+	int tcp_rto_max_ms;           /* 120000: Linux's TCP_RTO_MAX */
+	int tcp_rto_initial_ms;       /* 1000: Linux's TCP_TIMEOUT_INIT */
+};
+
+struct tide_config {
+	uint32_t addr;            /* the stack's IPv4 address, host byte order */
+	uint16_t mtu;             /* 1500: MSS is mtu - 40 */
+	uint64_t secret;          /* seeds ISNs, ephemeral ports, TS offsets */
+	tide_output_fn output;
+	void *output_ctx;
+	tide_state_fn on_state;   /* may be NULL */
+	void *state_ctx;
+	tide_isn_fn isn;          /* may be NULL: Linux-style hashed ISN */
+	void *isn_ctx;
+	struct tide_settings settings;
+};
+
+/* Fills *cfg with Linux's defaults (no address, no callbacks). */
+void tide_config_init(struct tide_config *cfg);
+void tide_settings_default(struct tide_settings *s);
+
+/* Creates a stack whose clock starts at `now`. NULL (errno ENOMEM or
+ * EINVAL) on failure. */
+tide_stack *tide_stack_new(const struct tide_config *cfg, tide_time now);
+/* Frees the stack and everything it holds, sending nothing. */
+void tide_stack_free(tide_stack *st);
+
+/* Feeds one inbound IPv4 packet received at `now` (>= the last time).
+ * Returns 0 if the packet was taken, or a negative tide_counter of the drop
+ * reason (the reason is also counted). Never keeps `pkt`. */
+int tide_stack_input(tide_stack *st, const uint8_t *pkt, size_t len, tide_time now);
+/* Runs every timer due at or before `now`, then sets the clock to `now`. */
+void tide_stack_advance(tide_stack *st, tide_time now);
+/* The time of the earliest pending timer, or TIDE_TIME_NEVER. */
+tide_time tide_stack_next_timer(const tide_stack *st);
+/* The stack's clock: the last time it was given. */
+tide_time tide_stack_now(const tide_stack *st);
+uint32_t tide_stack_addr(const tide_stack *st);
+/* The live settings; changes take effect for later events. */
+struct tide_settings *tide_stack_settings(tide_stack *st);
+
+/*
+ * Counters. The first group carries Linux's names (nstat / netstat -s); the
+ * Drop* group counts why inbound packets were refused (like Linux's drop
+ * reasons) so that every rejected packet is accounted for.
+ */
+#define TIDE_COUNTERS(X) \
+	X(IpInReceives) X(IpInHdrErrors) X(IpInAddrErrors) X(IpInUnknownProtos) \
+	X(IpInDelivers) X(IpOutRequests) X(IpReasmFails) \
+	X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) \
+	X(InSegs) X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors) \
+	X(TW) X(TWRecycled) X(TWKilled) X(TCPTimeWaitOverflow) \
+	X(ListenOverflows) X(ListenDrops) \
+	X(TCPAbortOnData) X(TCPAbortOnClose) X(TCPAbortOnMemory) \
+	X(TCPAbortOnTimeout) X(TCPAbortOnLinger) X(TCPAbortFailed) \
+	X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) \
+	X(DelayedACKs) X(TCPPureAcks) X(TCPHPAcks) X(TCPOFOQueue) X(TCPOFODrop) \
+	X(TCPRcvQDrop) X(TCPZeroWindowDrop) X(OutOfWindowIcmps) \
+	X(TCPSYNChallenge) X(TCPChallengeACK) X(PAWSEstab) X(TCPACKSkippedSynRecv) \
+	X(DropIpTruncated) X(DropIpVersion) X(DropIpHeaderLength) \
+	X(DropIpTotalLength) X(DropIpChecksum) X(DropIpFragment) \
+	X(DropIpNotForUs) X(DropIpBadSource) X(DropIpProtocol) \
+	X(DropTcpTruncated) X(DropTcpOffset) X(DropTcpChecksum) \
+	X(DropTcpOption) X(DropTcpFlags) X(DropTcpNoSocket) X(DropTcpState) \
+	X(DropTcpSequence) X(DropTcpAck) X(DropTcpRst)
+
+enum tide_counter {
+#define TIDE_COUNTER_ENUM(name) TIDE_MIB_##name,
+	TIDE_COUNTERS(TIDE_COUNTER_ENUM)
+#undef TIDE_COUNTER_ENUM
+	TIDE_MIB_MAX
+};
+
+/* Linux's name ("ActiveOpens"), or NULL for an unknown counter. */
+const char *tide_counter_name(enum tide_counter c);
+uint64_t tide_stack_counter(const tide_stack *st, enum tide_counter c);
+/* CurrEstab is a gauge: connections in ESTABLISHED or CLOSE_WAIT now. */
+uint64_t tide_stack_curr_estab(const tide_stack *st);
+
+/* Connections of the stack, for views like `ss -tan` (LC-O01). */
+struct tide_conn_info {
+	struct tide_conn_id id;
+	int state;
+	uint32_t recv_q, send_q;  /* bytes: unread / unacknowledged+unsent */
+	int fd;                   /* owning descriptor, -1 when orphaned */
+	tide_time state_since;    /* when the current state was entered */
+	tide_time timer_at;       /* next timer of this connection, or NEVER */
+};
+typedef void (*tide_conn_visit_fn)(void *ctx, const struct tide_conn_info *ci);
+/* Visits every connection (listeners, SYN_RECV requests, TIME_WAIT
+ * records included). Returns how many were visited. */
+size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

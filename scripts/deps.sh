@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tide needs to build and test, when missing.
+# Called by the Makefile, so a fresh Debian machine needs nothing else.
+set -eu
+pkgs="cmake make gcc pkg-config libcmocka-dev"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tide: missing Debian packages:$missing" >&2
+  echo "tide: run as root, or: sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "tide: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y $missing >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $missing; }
