@@ -106,6 +106,8 @@ struct tide_settings {
 	int tcp_rto_min_ms;           /* 200: Linux's TCP_RTO_MIN */
 	int tcp_rto_max_ms;           /* 120000: Linux's TCP_RTO_MAX */
 	int tcp_rto_initial_ms;       /* 1000: Linux's TCP_TIMEOUT_INIT */
+	int core_rmem_max;            /* 212992: net.core.rmem_max, caps SO_RCVBUF */
+	int core_wmem_max;            /* 212992: net.core.wmem_max, caps SO_SNDBUF */
 };
 
 struct tide_config {

@@ -134,7 +134,15 @@ uint16_t tide_tcp_checksum(uint32_t src, uint32_t dst, const uint8_t *seg, size_
 const char *tide_tcp_flags_str(uint8_t flags, char *buf, size_t cap);
 
 /* A one-line summary of an IPv4/TCP packet, tcpdump-like:
- * "198.18.0.1:40000 > 198.18.0.2:80 [SYN] seq 1 ack 0 win 64240 len 0 <mss 1460,...>" */
+ * "198.18.0.1:40000 > 198.18.0.2:80 [SYN] seq 1 ack 0 win 64240 len 0 <mss 1460,...>"
+ * Options are listed in wire order ("nop", "eol", "mss N", "wscale N",
+ * "sackOK", "TS val N ecr N", "sack N {l:r}...", "unknown-K len N") and
+ * "<...>" is left out when there are none. A segment whose TCP checksum is
+ * wrong is still shown, followed by " [bad tcp checksum]". Other protocols:
+ * "A > B proto N len L". Anything that does not parse (fragments included):
+ * "malformed: <tide_wire_strerror text>". No trailing newline. Returns the
+ * length of the whole line, as snprintf does; buf is always terminated when
+ * cap > 0, and may be NULL when cap is 0. */
 size_t tide_packet_summary(const uint8_t *pkt, size_t len, char *buf, size_t cap);
 
 #ifdef __cplusplus

@@ -1,0 +1,369 @@
+/*
+ * Internal structures of a tide stack. Nothing here is public API.
+ *
+ * One stack owns:
+ *  - an "established hash" (ehash) of every connection-like object keyed by
+ *    its 4-tuple: full connections (struct tcp_conn), half-open requests of
+ *    listeners (struct tcp_req, SYN_RECV) and TIME_WAIT records (struct
+ *    tcp_tw), told apart by a kind byte, so one probe finds any of them;
+ *  - a port table (which local ports are bound, by whom, how many
+ *    connections and TIME_WAIT records use each);
+ *  - a timer heap of connections and requests (one entry each: the
+ *    earliest of their timers), and a FIFO of TIME_WAIT records (all share
+ *    one lifetime, so arrival order is expiry order);
+ *  - a descriptor table of sockets and epoll instances.
+ */
+#ifndef TIDE_STACK_INT_H
+#define TIDE_STACK_INT_H
+
+#include <tide/tide.h>
+#include <tide/socket.h>
+#include <tide/wire.h>
+#include <errno.h>
+#include <string.h>
+
+#define TIDE_CONTAINER_OF(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Sequence-number comparisons modulo 2^32 (RFC 9293 §3.4). */
+static inline int tide_seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline int tide_seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline int tide_seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline int tide_seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+static inline uint32_t tide_seq_max(uint32_t a, uint32_t b) { return tide_seq_gt(a, b) ? a : b; }
+
+/* ---- ehash: 4-tuple table ---- */
+enum { TIDE_EH_CONN = 1, TIDE_EH_REQ = 2, TIDE_EH_TW = 3 };
+
+struct tide_hentry {
+	struct tide_hentry *next;
+	struct tide_conn_id key;
+	uint8_t kind;
+	uint8_t aux8;      /* free for the owner (fits the padding) */
+	uint16_t aux16;
+};
+
+struct tide_htab {
+	struct tide_hentry **b;
+	uint32_t mask;
+	uint32_t n;
+};
+
+/* ---- timer heap ---- */
+struct tide_timer {
+	tide_time when;    /* TIDE_TIME_NEVER when not queued */
+	uint32_t idx;      /* position in the heap */
+	uint8_t kind;      /* TIDE_EH_CONN or TIDE_EH_REQ */
+};
+
+struct tide_heap {
+	struct tide_timer **a;
+	uint32_t n, cap;
+};
+
+/* ---- sockets ---- */
+enum { TIDE_FD_SOCK = 1, TIDE_FD_EPOLL = 2 };
+
+struct tide_epoll;
+struct tide_epitem;
+
+struct tcp_conn;
+struct tcp_req;
+
+struct tide_sock {
+	int fd;
+	struct tide_stack *st;
+	bool nonblock;
+	bool bound, reuseaddr, reuseport, keepalive, nodelay;
+	bool connecting;           /* SS_CONNECTING: connect() issued, not reported */
+	bool connected;            /* SS_CONNECTED */
+	bool listening;
+	uint8_t shutdown;          /* TIDE_SHUT_RD | TIDE_SHUT_WR */
+	int so_error;              /* pending error, reported once */
+	int rcvbuf, sndbuf;        /* as getsockopt reports them */
+	int linger_onoff, linger_secs;
+	uint32_t laddr;            /* bound address (0: any) */
+	uint16_t lport;            /* bound port (0: none) */
+	struct tcp_conn *conn;     /* connection, once connect/accept made one */
+	struct tide_sock *bind_next; /* in its port bucket's bound list */
+	/* listener */
+	int backlog;               /* max accept queue length */
+	struct tcp_conn *acc_head, *acc_tail;
+	uint32_t acc_len;
+	uint32_t syn_len;          /* requests in the SYN queue */
+	struct tide_sock *lnext;   /* in the stack's listener list */
+	/* epoll */
+	struct tide_epitem *epitems;
+};
+
+#define TIDE_SHUT_RD 1
+#define TIDE_SHUT_WR 2
+
+struct tide_epitem {
+	struct tide_epitem *sock_next; /* in the socket's list */
+	struct tide_epitem *ready_next;/* in the epoll's ready list */
+	struct tide_epitem *all_next;  /* in the epoll's list of items */
+	struct tide_epoll *ep;
+	struct tide_sock *sk;
+	struct epoll_event ev;
+	bool on_ready;
+	bool disabled;                 /* EPOLLONESHOT fired */
+	uint32_t last;                 /* last reported mask, for EPOLLET */
+};
+
+struct tide_epoll {
+	int fd;
+	struct tide_epitem *items;
+	struct tide_epitem *ready_head, *ready_tail;
+};
+
+/* ---- byte ring used for send and receive queues ---- */
+struct tide_ring {
+	uint8_t *buf;
+	uint32_t cap, head, len;
+};
+
+/* An out-of-order segment held until the hole before it fills. */
+struct tcp_ofo {
+	struct tcp_ofo *next;
+	uint32_t seq, len;
+	bool fin;
+	uint8_t data[];
+};
+
+/* ---- a full connection (every state but LISTEN and TIME_WAIT) ---- */
+struct tcp_conn {
+	struct tide_hentry h;      /* key = 4-tuple; kind TIDE_EH_CONN */
+	struct tide_timer timer;
+	struct tide_stack *st;
+	struct tide_sock *sk;      /* NULL when orphaned (closed by the app) */
+	struct tide_sock *listener;/* while in the accept queue */
+	struct tcp_conn *acc_next;
+	uint8_t state;
+	bool in_ehash;
+	bool ts_ok, sack_ok, ws_ok;
+	bool fin_queued;           /* the app closed the sending side */
+	bool fin_sent;             /* a FIN has been sent at least once */
+	bool fin_rcvd;             /* peer's FIN taken in order */
+	bool rcv_shutdown;         /* app will read no more (close/SHUT_RD) */
+	bool reset_pending;        /* connection aborted; socket must see error */
+	bool ack_pending;          /* an ACK is owed */
+	bool pingpong;             /* interactive: delay ACKs */
+	bool nodelay;
+	bool keepalive;
+	bool reuse;                /* SO_REUSEADDR of its socket */
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t retransmits;       /* RTO expiries since the last new ACK */
+	uint8_t backoff;
+	uint8_t probes_out;        /* zero-window / keepalive probes unanswered */
+	uint8_t dupacks;
+	uint8_t quick;             /* quick ACKs left */
+	bool in_recovery;
+	bool rtt_timing;
+	uint16_t mss;              /* effective send MSS (payload per segment) */
+	uint16_t peer_mss;         /* from the peer's SYN */
+	uint16_t advmss;           /* what we announce */
+	uint16_t rcv_mss;          /* estimate of the peer's segment size */
+
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t max_window;
+	uint32_t irs, rcv_nxt, rcv_wnd, rcv_adv, rcv_wup, rcv_wnd_clamp;
+	uint32_t fin_seq;          /* sequence number of our FIN */
+	uint32_t recover;
+	uint32_t cwnd, ssthresh;   /* bytes */
+	uint32_t ts_recent, ts_offset;
+	tide_time ts_recent_stamp;
+	uint32_t rtt_seq;
+	tide_time rtt_time;
+	uint32_t srtt_us, rttvar_us, rto_us;
+	tide_time retrans_stamp;   /* first transmission of the oldest unACKed */
+	tide_time lrcvtime;        /* last data received */
+	uint32_t ato_us;
+	uint32_t segs_unacked;     /* full segments received since our last ACK */
+
+	/* timers (absolute times, NEVER when off) */
+	tide_time t_rexmit;        /* retransmission or zero-window probe */
+	bool rexmit_is_probe;
+	tide_time t_delack;
+	tide_time t_keepalive;     /* keepalive, or the FIN_WAIT_2 timeout */
+	tide_time t_linger;
+	tide_time state_since;
+	tide_time last_rcv;        /* any segment received (keepalive idle) */
+	tide_time last_rcv_oow;    /* last out-of-window ACK we answered */
+
+	struct tide_ring sndq;     /* bytes from snd_una on (SYN/FIN excluded) */
+	struct tide_ring rcvq;     /* in-order bytes not yet read */
+	struct tcp_ofo *ofo;
+	uint32_t ofo_bytes;
+	int sndbuf, rcvbuf;
+	int keepidle, keepintvl, keepcnt;
+	int linger2;               /* TCP_LINGER2, seconds; 0: use the sysctl */
+	uint32_t user_timeout_ms;
+	int pending_err;           /* error to hand to the socket accept() makes */
+};
+
+/* ---- a half-open request (SYN received by a listener) ---- */
+struct tcp_req {
+	struct tide_hentry h;      /* kind TIDE_EH_REQ */
+	struct tide_timer timer;
+	struct tide_sock *listener;
+	uint32_t iss, irs;
+	uint32_t ts_recent, ts_offset;
+	uint16_t peer_mss;
+	uint8_t snd_wscale;        /* the peer's */
+	uint8_t retransmits;
+	bool ts_ok, sack_ok, ws_ok;
+	bool acked;                /* final ACK came while the accept queue was full */
+	tide_time created;
+};
+
+/* ---- a TIME_WAIT record (the connection itself is gone) ---- */
+struct tcp_tw {
+	struct tide_hentry h;      /* kind TIDE_EH_TW; aux8 = flags, aux16 = window */
+	struct tcp_tw *fifo_next;
+	tide_time expire;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_recent, ts_offset;
+	uint32_t ts_recent_stamp_s;
+	uint8_t rcv_wscale;
+	uint8_t reuse;
+};
+#define TIDE_TW_TS 0x01
+
+/* ---- port table ---- */
+struct tide_port {
+	uint16_t port;
+	bool used;
+	uint32_t nconn;            /* connections using it as local port */
+	uint32_t nconn_reuse;      /* ... of which have SO_REUSEADDR */
+	uint32_t ntw;              /* TIME_WAIT records using it */
+	uint32_t ntw_reuse;        /* ... of which came from SO_REUSEADDR sockets */
+	struct tide_sock *bound;   /* sockets bound to it with bind()/listen() */
+};
+
+struct tide_ports {
+	struct tide_port *a;
+	uint32_t mask, n;
+};
+
+struct tide_fdent {
+	void *obj;                 /* struct tide_sock* or struct tide_epoll* */
+	uint8_t kind;              /* TIDE_FD_SOCK or TIDE_FD_EPOLL; 0: free */
+};
+
+struct tide_fdtab {
+	struct tide_fdent *a;
+	uint32_t cap;
+	uint32_t lowest_free;      /* hint */
+};
+
+struct tide_stack {
+	struct tide_config cfg;
+	struct tide_settings *set; /* = &cfg.settings */
+	tide_time now;
+	uint64_t mib[TIDE_MIB_MAX];
+	uint64_t curr_estab;
+	uint32_t ip_id;
+	uint32_t port_perturb;
+	uint32_t tw_count;
+	uint32_t orphans;
+	struct tide_htab ehash;
+	struct tide_heap timers;
+	struct tcp_tw *tw_head, *tw_tail;
+	struct tide_ports ports;
+	struct tide_fdtab fds;
+	struct tide_sock *listeners;
+	uint8_t *txbuf;            /* scratch for building packets */
+	size_t txcap;
+};
+
+#define TIDE_INC(st, name) ((st)->mib[TIDE_MIB_##name]++)
+#define TIDE_ADD(st, name, v) ((st)->mib[TIDE_MIB_##name] += (v))
+
+/* core/stack.c */
+uint32_t tide_hash_key(const struct tide_stack *st, const struct tide_conn_id *k);
+uint64_t tide_hash64(uint64_t secret, uint64_t a, uint64_t b);
+void tide_emit_ip(struct tide_stack *st, uint32_t dst, const uint8_t *tcp, size_t len);
+void tide_notify_state(struct tide_stack *st, const struct tide_conn_id *id, int old_state, int new_state);
+
+/* core/table.c */
+int tide_htab_init(struct tide_htab *t, uint32_t size);
+void tide_htab_free(struct tide_htab *t);
+struct tide_hentry *tide_htab_find(struct tide_stack *st, const struct tide_conn_id *k);
+int tide_htab_insert(struct tide_stack *st, struct tide_hentry *e);
+void tide_htab_remove(struct tide_stack *st, struct tide_hentry *e);
+struct tide_port *tide_port_get(struct tide_stack *st, uint16_t port, bool create);
+void tide_ports_free(struct tide_ports *p);
+
+/* core/heap.c */
+void tide_heap_set(struct tide_heap *h, struct tide_timer *t, tide_time when);
+struct tide_timer *tide_heap_top(const struct tide_heap *h);
+void tide_heap_free(struct tide_heap *h);
+
+/* core/ring.c */
+int tide_ring_reserve(struct tide_ring *r, uint32_t cap);
+uint32_t tide_ring_write(struct tide_ring *r, const void *data, uint32_t len);
+uint32_t tide_ring_peek(const struct tide_ring *r, uint32_t off, void *out, uint32_t len);
+void tide_ring_drop(struct tide_ring *r, uint32_t len);
+void tide_ring_free(struct tide_ring *r);
+static inline uint32_t tide_ring_space(const struct tide_ring *r) { return r->cap - r->len; }
+
+/* tcp/ */
+int tide_tcp_input(struct tide_stack *st, const struct tide_ipv4 *ip, const struct tide_tcp *th);
+void tide_tcp_send_reset_for(struct tide_stack *st, const struct tide_ipv4 *ip, const struct tide_tcp *th);
+struct tcp_conn *tide_tcp_conn_new(struct tide_stack *st, struct tide_sock *sk);
+void tide_tcp_set_state(struct tcp_conn *c, int state);
+void tide_tcp_destroy(struct tcp_conn *c);
+void tide_tcp_done(struct tcp_conn *c);
+void tide_tcp_detach_closed(struct tcp_conn *c);
+void tide_tcp_reset_conn(struct tcp_conn *c, int err);
+void tide_tcp_timers_update(struct tcp_conn *c);
+void tide_tcp_timer_fire(struct tcp_conn *c);
+void tide_tcp_output(struct tcp_conn *c);
+void tide_tcp_send_ack(struct tcp_conn *c);
+void tide_tcp_send_syn(struct tcp_conn *c, bool with_ack);
+void tide_tcp_send_active_reset(struct tcp_conn *c);
+void tide_tcp_send_probe(struct tcp_conn *c);
+int tide_tcp_retransmit_head(struct tcp_conn *c);
+void tide_tcp_rearm_rexmit(struct tcp_conn *c);
+void tide_tcp_schedule_ack(struct tcp_conn *c);
+uint32_t tide_tcp_tsval(const struct tcp_conn *c);
+uint32_t tide_tcp_initial_rcv_wnd(const struct tide_stack *st, uint16_t mss_eff);
+uint8_t tide_tcp_rcv_wscale(const struct tide_stack *st);
+uint16_t tide_tcp_adv_mss(const struct tide_stack *st);
+uint32_t tide_tcp_isn(struct tide_stack *st, const struct tide_conn_id *id);
+uint32_t tide_tcp_ts_offset(struct tide_stack *st, const struct tide_conn_id *id);
+void tide_tcp_init_rto(struct tcp_conn *c);
+void tide_tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
+void tide_tcp_set_mss(struct tcp_conn *c);
+bool tide_tcp_write_timed_out(struct tcp_conn *c, int boundary, tide_time rto_base);
+
+/* tcp/tcp_usrreq.c: actions of the socket layer */
+int tide_tcp_connect(struct tide_stack *st, struct tide_sock *sk, uint32_t daddr, uint16_t dport);
+void tide_tcp_close(struct tcp_conn *c);
+void tide_tcp_shutdown_wr(struct tcp_conn *c);
+
+/* tcp/tcp_listen.c */
+void tide_tcp_listen_input(struct tide_stack *st, struct tide_sock *lsk, const struct tide_ipv4 *ip, const struct tide_tcp *th);
+void tide_tcp_req_input(struct tide_stack *st, struct tcp_req *rq, const struct tide_ipv4 *ip, const struct tide_tcp *th);
+void tide_tcp_req_timer(struct tide_stack *st, struct tcp_req *rq);
+void tide_tcp_req_free(struct tide_stack *st, struct tcp_req *rq, bool notify);
+void tide_tcp_listener_stop(struct tide_sock *lsk);
+void tide_tcp_listener_drop_requests(struct tide_stack *st, struct tide_sock *lsk);
+struct tide_sock *tide_tcp_find_listener(struct tide_stack *st, uint32_t addr, uint16_t port);
+
+/* tcp/tcp_timewait.c */
+void tide_tcp_time_wait(struct tcp_conn *c);
+void tide_tw_input(struct tide_stack *st, struct tcp_tw *tw, const struct tide_ipv4 *ip, const struct tide_tcp *th);
+void tide_tw_expire(struct tide_stack *st, tide_time now);
+void tide_tw_kill(struct tide_stack *st, struct tcp_tw *tw);
+void tide_tw_free_all(struct tide_stack *st);
+
+/* sock/ */
+void tide_sock_wakeup(struct tide_sock *sk);
+void tide_sock_release_conn(struct tide_sock *sk);
+void tide_fdtab_free(struct tide_stack *st);
+uint32_t tide_sock_poll_mask(struct tide_sock *sk);
+void tide_port_bind_conn(struct tide_stack *st, uint16_t port, bool reuse, int delta);
+
+#endif

@@ -1,0 +1,629 @@
+/*
+ * The inbound path: demultiplexing, and the segment processing of RFC 9293
+ * §3.10.7 for every state of a full connection, with Linux's choices where
+ * the RFC leaves room (RFC 5961 challenge ACKs, delayed ACK of a FIN,
+ * FIN_WAIT_1 straight to TIME_WAIT on FIN+ACK).
+ */
+#include "core/stack_int.h"
+#include <stdlib.h>
+
+/* Linux answers out-of-window pure ACKs at most this often per connection
+ * (tcp_invalid_ratelimit), which breaks ACK loops between two confused
+ * ends. */
+#define TIDE_OOW_RATELIMIT TIDE_MS(500)
+
+static uint32_t seg_len(const struct tide_tcp *th)
+{
+	return (uint32_t)th->payload_len + ((th->flags & TIDE_TCP_SYN) ? 1 : 0) +
+	       ((th->flags & TIDE_TCP_FIN) ? 1 : 0);
+}
+
+/* A RST for a segment that has no connection (RFC 9293 §3.10.7.1). */
+void tide_tcp_send_reset_for(struct tide_stack *st, const struct tide_ipv4 *ip, const struct tide_tcp *th)
+{
+	if (th->flags & TIDE_TCP_RST)
+		return;
+	uint32_t seq, ack = 0;
+	uint8_t flags = TIDE_TCP_RST;
+	if (th->flags & TIDE_TCP_ACK) {
+		seq = th->ack;
+	} else {
+		seq = 0;
+		ack = th->seq + seg_len(th);
+		flags |= TIDE_TCP_ACK;
+	}
+	uint8_t *tcp = st->txbuf + TIDE_IPV4_HLEN;
+	size_t n = tide_tcp_build(tcp, st->txcap - TIDE_IPV4_HLEN, ip->dst, ip->src, th->dport,
+				  th->sport, seq, ack, flags, 0, NULL, NULL, 0);
+	if (!n)
+		return;
+	TIDE_INC(st, OutRsts);
+	tide_emit_ip(st, ip->src, tcp, n);
+}
+
+static bool oow_rate_limited(struct tcp_conn *c, const struct tide_tcp *th)
+{
+	/* Only pure ACKs and SYNs are limited; data deserves an answer. */
+	if (th->payload_len && !(th->flags & TIDE_TCP_SYN))
+		return false;
+	tide_time now = c->st->now;
+	if (c->last_rcv_oow && now - c->last_rcv_oow < TIDE_OOW_RATELIMIT)
+		return true;
+	c->last_rcv_oow = now ? now : 1;
+	return false;
+}
+
+static void send_challenge_ack(struct tcp_conn *c)
+{
+	TIDE_INC(c->st, TCPChallengeACK);
+	tide_tcp_send_ack(c);
+}
+
+/* Options of an incoming SYN or SYN-ACK decide what the connection uses. */
+static void take_syn_options(struct tcp_conn *c, const struct tide_tcp *th)
+{
+	struct tide_settings *s = c->st->set;
+	const struct tide_tcp_opts *o = &th->opts;
+	c->peer_mss = (o->present & TIDE_OPT_MSS) ? o->mss : 536;
+	c->ws_ok = s->tcp_window_scaling && (o->present & TIDE_OPT_WSCALE);
+	if (c->ws_ok) {
+		c->snd_wscale = o->wscale > 14 ? 14 : o->wscale;
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->sack_ok = s->tcp_sack && (o->present & TIDE_OPT_SACK_OK);
+	c->ts_ok = s->tcp_timestamps && (o->present & TIDE_OPT_TS);
+	if (c->ts_ok) {
+		c->ts_recent = o->tsval;
+		c->ts_recent_stamp = c->st->now;
+	}
+	tide_tcp_set_mss(c);
+}
+
+static void update_ts_recent(struct tcp_conn *c, const struct tide_tcp *th)
+{
+	/* RFC 7323 §4.3: remember the newest TSval of a segment that covers
+	 * the left edge of the window. */
+	if (c->ts_ok && (th->opts.present & TIDE_OPT_TS) &&
+	    tide_seq_le(th->seq, c->rcv_wup) &&
+	    (int32_t)(th->opts.tsval - c->ts_recent) >= 0) {
+		c->ts_recent = th->opts.tsval;
+		c->ts_recent_stamp = c->st->now;
+	}
+}
+
+static void update_window(struct tcp_conn *c, const struct tide_tcp *th)
+{
+	uint32_t wnd = (uint32_t)th->window << c->snd_wscale;
+	if (tide_seq_lt(c->snd_wl1, th->seq) ||
+	    (c->snd_wl1 == th->seq && tide_seq_le(c->snd_wl2, th->ack))) {
+		bool opened = c->snd_wnd == 0 && wnd > 0;
+		c->snd_wnd = wnd;
+		c->snd_wl1 = th->seq;
+		c->snd_wl2 = th->ack;
+		if (wnd > c->max_window)
+			c->max_window = wnd;
+		if (opened && c->rexmit_is_probe) {
+			c->t_rexmit = TIDE_TIME_NEVER;
+			c->rexmit_is_probe = false;
+			c->backoff = 0;
+			c->probes_out = 0;
+		}
+	}
+}
+
+/* ---- SYN_SENT (RFC 9293 §3.10.7.3) ---- */
+static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const struct tide_tcp *th)
+{
+	struct tide_stack *st = c->st;
+	uint8_t f = th->flags;
+	bool ack_ok = false;
+	if (f & TIDE_TCP_ACK) {
+		if (tide_seq_le(th->ack, c->iss) || tide_seq_gt(th->ack, c->snd_max)) {
+			if (!(f & TIDE_TCP_RST))
+				tide_tcp_send_reset_for(st, ip, th);
+			TIDE_INC(st, DropTcpAck);
+			return -(int)TIDE_MIB_DropTcpAck;
+		}
+		ack_ok = true;
+	}
+	if (f & TIDE_TCP_RST) {
+		if (ack_ok) {
+			tide_tcp_reset_conn(c, 0);
+			return 0;
+		}
+		TIDE_INC(st, DropTcpRst);
+		return -(int)TIDE_MIB_DropTcpRst;
+	}
+	if (!(f & TIDE_TCP_SYN)) {
+		TIDE_INC(st, DropTcpFlags);
+		return -(int)TIDE_MIB_DropTcpFlags;
+	}
+	c->irs = th->seq;
+	c->rcv_nxt = th->seq + 1;
+	c->rcv_wup = c->rcv_nxt;
+	take_syn_options(c, th);
+	c->snd_wnd = th->window; /* never scaled in a SYN (RFC 7323 §2.2) */
+	c->max_window = c->snd_wnd;
+	c->snd_wl1 = th->seq;
+	c->snd_wl2 = th->ack;
+	if (ack_ok) {
+		c->snd_una = th->ack;
+		if (c->rtt_timing && c->retransmits == 0)
+			tide_tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_time));
+		c->rtt_timing = false;
+		c->retransmits = 0;
+		c->backoff = 0;
+		c->t_rexmit = TIDE_TIME_NEVER;
+		c->rcv_wnd_clamp = tide_tcp_initial_rcv_wnd(st, c->mss);
+		c->rcv_wnd = c->rcv_wnd_clamp;
+		c->rcv_adv = c->rcv_nxt + c->rcv_wnd;
+		tide_tcp_set_state(c, TIDE_TCP_ESTABLISHED);
+		if (c->keepalive && c->keepidle)
+			c->t_keepalive = st->now + TIDE_SEC(c->keepidle);
+		tide_tcp_send_ack(c);
+		if (c->sk)
+			tide_sock_wakeup(c->sk);
+		tide_tcp_output(c);
+		return 0;
+	}
+	/* Simultaneous open: our SYN crossed theirs. */
+	tide_tcp_set_state(c, TIDE_TCP_SYN_RECV);
+	c->retransmits = 0;
+	c->backoff = 0;
+	tide_tcp_send_syn(c, true);
+	tide_tcp_rearm_rexmit(c);
+	return 0;
+}
+
+/* Takes newly acknowledged bytes out of the send queue, samples the RTT and
+ * grows the congestion window. */
+static void ack_advance(struct tcp_conn *c, uint32_t ack)
+{
+	struct tide_stack *st = c->st;
+	uint32_t acked = ack - c->snd_una;
+	uint32_t data_acked = acked;
+	if (!tide_seq_gt(c->snd_una, c->iss))
+		data_acked--; /* the SYN */
+	if (c->fin_sent && tide_seq_gt(ack, c->fin_seq))
+		data_acked--; /* the FIN */
+	if (data_acked > c->sndq.len)
+		data_acked = c->sndq.len;
+	tide_ring_drop(&c->sndq, data_acked);
+	c->snd_una = ack;
+	if (tide_seq_lt(c->snd_nxt, ack))
+		c->snd_nxt = ack;
+	if (c->rtt_timing && tide_seq_ge(ack, c->rtt_seq)) {
+		if (c->retransmits == 0)
+			tide_tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_time));
+		c->rtt_timing = false;
+	}
+	if (c->in_recovery) {
+		if (tide_seq_ge(ack, c->recover)) {
+			c->in_recovery = false;
+			c->cwnd = c->ssthresh;
+		} else {
+			tide_tcp_retransmit_head(c); /* NewReno partial ACK */
+		}
+	} else if (c->cwnd < c->ssthresh) {
+		c->cwnd += acked < c->mss ? acked : c->mss;
+	} else {
+		uint32_t inc = (uint32_t)((uint64_t)c->mss * c->mss / (c->cwnd ? c->cwnd : 1));
+		c->cwnd += inc ? inc : 1;
+	}
+	c->retransmits = 0;
+	c->backoff = 0;
+	c->probes_out = 0;
+	c->dupacks = 0;
+	if (c->snd_una == c->snd_max) {
+		c->t_rexmit = TIDE_TIME_NEVER;
+	} else {
+		c->retrans_stamp = st->now;
+		tide_tcp_rearm_rexmit(c);
+	}
+	if (c->sk && data_acked)
+		tide_sock_wakeup(c->sk);
+}
+
+static void fast_retransmit(struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+	c->cwnd = c->ssthresh + 3u * c->mss;
+	c->in_recovery = true;
+	c->recover = c->snd_max;
+	c->rtt_timing = false;
+	tide_tcp_retransmit_head(c);
+}
+
+/* ---- data and the out-of-order queue ---- */
+static void ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len, bool fin)
+{
+	struct tcp_ofo **pp = &c->ofo;
+	while (*pp && tide_seq_lt((*pp)->seq, seq))
+		pp = &(*pp)->next;
+	if (*pp && (*pp)->seq == seq && (*pp)->len >= len && ((*pp)->fin || !fin))
+		return; /* a duplicate of what we hold */
+	if ((int64_t)c->rcvbuf - c->rcvq.len - c->ofo_bytes < (int64_t)len) {
+		TIDE_INC(c->st, TCPOFODrop);
+		return;
+	}
+	struct tcp_ofo *o = malloc(sizeof(*o) + len);
+	if (!o) {
+		TIDE_INC(c->st, TCPOFODrop);
+		return;
+	}
+	o->seq = seq;
+	o->len = len;
+	o->fin = fin;
+	memcpy(o->data, data, len);
+	o->next = *pp;
+	*pp = o;
+	c->ofo_bytes += len;
+	TIDE_INC(c->st, TCPOFOQueue);
+}
+
+/* Appends in-order bytes starting at rcv_nxt; returns false if the
+ * receive queue had no room for all of them. */
+static bool queue_in_order(struct tcp_conn *c, const uint8_t *data, uint32_t len)
+{
+	if (!len)
+		return true;
+	if (tide_ring_reserve(&c->rcvq, (uint32_t)c->rcvbuf) != 0)
+		return false;
+	uint32_t n = tide_ring_write(&c->rcvq, data, len);
+	c->rcv_nxt += n;
+	if (n < len) {
+		TIDE_INC(c->st, TCPRcvQDrop);
+		return false;
+	}
+	return true;
+}
+
+/* Moves segments that became in-order out of the out-of-order queue.
+ * Returns true if one of them carried the FIN. */
+static bool ofo_drain(struct tcp_conn *c)
+{
+	bool fin = false;
+	while (c->ofo && tide_seq_le(c->ofo->seq, c->rcv_nxt)) {
+		struct tcp_ofo *o = c->ofo;
+		c->ofo = o->next;
+		c->ofo_bytes -= o->len;
+		uint32_t skip = c->rcv_nxt - o->seq;
+		if (skip <= o->len) {
+			queue_in_order(c, o->data + skip, o->len - skip);
+			if (o->fin && c->rcv_nxt == o->seq + o->len)
+				fin = true;
+		}
+		free(o);
+	}
+	return fin;
+}
+
+/* The peer's FIN, taken in order. Returns true if the connection went to
+ * TIME_WAIT (and no longer exists). */
+static bool take_fin(struct tcp_conn *c, bool our_fin_acked_now)
+{
+	c->rcv_nxt++;
+	c->fin_rcvd = true;
+	if (c->sk)
+		tide_sock_wakeup(c->sk);
+	switch (c->state) {
+	case TIDE_TCP_SYN_RECV:
+	case TIDE_TCP_ESTABLISHED:
+		tide_tcp_set_state(c, TIDE_TCP_CLOSE_WAIT);
+		/* Linux treats the peer's FIN as the start of an exchange and
+		 * delays its ACK, so an application that closes quickly sends
+		 * its FIN with the ACK: the three-way close. */
+		c->pingpong = true;
+		tide_tcp_schedule_ack(c);
+		return false;
+	case TIDE_TCP_FIN_WAIT1:
+		if (our_fin_acked_now) {
+			tide_tcp_send_ack(c);
+			tide_tcp_time_wait(c);
+			return true;
+		}
+		tide_tcp_set_state(c, TIDE_TCP_CLOSING);
+		tide_tcp_send_ack(c);
+		return false;
+	case TIDE_TCP_FIN_WAIT2:
+		tide_tcp_send_ack(c);
+		tide_tcp_time_wait(c);
+		return true;
+	default:
+		tide_tcp_send_ack(c);
+		return false;
+	}
+}
+
+enum ack_now { ACK_NONE, ACK_DELAYED, ACK_NOW };
+
+/* Linux-like ACK policy for received data: quick ACKs at the start, then
+ * one ACK for every second full segment, else the delayed-ACK timer. */
+static enum ack_now data_ack_policy(struct tcp_conn *c, uint32_t len)
+{
+	struct tide_stack *st = c->st;
+	if (c->ato_us == 0) {
+		/* first data: start the delayed-ACK engine in quick mode */
+		c->ato_us = (uint32_t)st->set->tcp_delack_min_ms * 1000u;
+		uint32_t q = c->rcv_wnd / (2u * (c->rcv_mss ? c->rcv_mss : 536));
+		c->quick = (uint8_t)(q > 16 ? 16 : (q ? q : 2));
+	}
+	if (len > c->rcv_mss)
+		c->rcv_mss = (uint16_t)(len > c->mss ? c->mss : len);
+	c->lrcvtime = st->now;
+	c->segs_unacked++;
+	if (c->quick && !c->pingpong) {
+		c->quick--;
+		return ACK_NOW;
+	}
+	if (c->segs_unacked >= 2 && len >= c->rcv_mss)
+		return ACK_NOW;
+	return ACK_DELAYED;
+}
+
+/* ---- every synchronized state and SYN_RECV (RFC 9293 §3.10.7.4) ---- */
+static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struct tide_tcp *th)
+{
+	struct tide_stack *st = c->st;
+	uint8_t f = th->flags;
+	uint32_t slen = seg_len(th);
+	uint32_t end = th->seq + slen;
+
+	c->last_rcv = st->now;
+
+	/* PAWS (RFC 7323 §5): a segment older than the last one seen. */
+	if (c->ts_ok && (th->opts.present & TIDE_OPT_TS) && !(f & TIDE_TCP_RST) &&
+	    (int32_t)(th->opts.tsval - c->ts_recent) < 0 &&
+	    st->now - c->ts_recent_stamp < TIDE_SEC(24 * 24 * 3600)) {
+		TIDE_INC(st, PAWSEstab);
+		if (!oow_rate_limited(c, th))
+			tide_tcp_send_ack(c);
+		TIDE_INC(st, DropTcpSequence);
+		return -(int)TIDE_MIB_DropTcpSequence;
+	}
+
+	/* 1: sequence number acceptable? (Linux's form of the RFC test.) */
+	if (tide_seq_lt(end, c->rcv_wup) || tide_seq_gt(th->seq, c->rcv_nxt + c->rcv_wnd)) {
+		if (!(f & TIDE_TCP_RST)) {
+			if (f & TIDE_TCP_SYN) {
+				TIDE_INC(st, TCPSYNChallenge);
+				send_challenge_ack(c);
+			} else if (!oow_rate_limited(c, th)) {
+				tide_tcp_send_ack(c);
+			}
+		}
+		TIDE_INC(st, DropTcpSequence);
+		return -(int)TIDE_MIB_DropTcpSequence;
+	}
+
+	/* 2: RST. Only an exact match resets (RFC 5961 §3.2); an in-window
+	 * one gets a challenge ACK. */
+	if (f & TIDE_TCP_RST) {
+		bool exact = th->seq == c->rcv_nxt;
+		if (!exact && c->fin_rcvd && th->seq == c->rcv_nxt - 1 &&
+		    (c->state == TIDE_TCP_CLOSE_WAIT || c->state == TIDE_TCP_LAST_ACK ||
+		     c->state == TIDE_TCP_CLOSING))
+			exact = true;
+		if (exact) {
+			tide_tcp_reset_conn(c, 0);
+			return 0;
+		}
+		send_challenge_ack(c);
+		TIDE_INC(st, DropTcpRst);
+		return -(int)TIDE_MIB_DropTcpRst;
+	}
+
+	/* 4: SYN in a synchronized state: challenge ACK (RFC 5961 §4), except
+	 * the SYN-ACK that completes a simultaneous open. */
+	bool simopen_synack = false;
+	if (f & TIDE_TCP_SYN) {
+		if (c->state == TIDE_TCP_SYN_RECV && (f & TIDE_TCP_ACK) &&
+		    th->seq + 1 == c->rcv_nxt && th->ack == c->snd_nxt) {
+			simopen_synack = true;
+		} else {
+			TIDE_INC(st, TCPSYNChallenge);
+			send_challenge_ack(c);
+			TIDE_INC(st, DropTcpFlags);
+			return -(int)TIDE_MIB_DropTcpFlags;
+		}
+	}
+
+	/* 5: ACK. */
+	if (!(f & TIDE_TCP_ACK)) {
+		TIDE_INC(st, DropTcpAck);
+		return -(int)TIDE_MIB_DropTcpAck;
+	}
+	if (c->state == TIDE_TCP_SYN_RECV) {
+		if (tide_seq_le(th->ack, c->snd_una) || tide_seq_gt(th->ack, c->snd_max)) {
+			tide_tcp_send_reset_for(st, ip, th);
+			TIDE_INC(st, DropTcpAck);
+			return -(int)TIDE_MIB_DropTcpAck;
+		}
+		c->snd_una = th->ack;
+		if (c->rtt_timing && c->retransmits == 0)
+			tide_tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_time));
+		c->rtt_timing = false;
+		c->retransmits = 0;
+		c->backoff = 0;
+		c->t_rexmit = TIDE_TIME_NEVER;
+		c->snd_wnd = (uint32_t)th->window << c->snd_wscale;
+		c->max_window = c->snd_wnd;
+		c->snd_wl1 = th->seq;
+		c->snd_wl2 = th->ack;
+		tide_tcp_set_state(c, TIDE_TCP_ESTABLISHED);
+		if (c->keepalive && c->keepidle)
+			c->t_keepalive = st->now + TIDE_SEC(c->keepidle);
+		if (c->listener)
+			tide_sock_wakeup(c->listener);
+		if (c->sk)
+			tide_sock_wakeup(c->sk);
+	}
+	if (tide_seq_gt(th->ack, c->snd_max)) {
+		/* ACKs data never sent (RFC 9293; RFC 5961 §5.2) */
+		if (c->state != TIDE_TCP_ESTABLISHED)
+			send_challenge_ack(c);
+		else if (!oow_rate_limited(c, th))
+			tide_tcp_send_ack(c);
+		TIDE_INC(st, DropTcpAck);
+		return -(int)TIDE_MIB_DropTcpAck;
+	}
+	if (tide_seq_lt(th->ack, c->snd_una - (c->max_window ? c->max_window : 65535))) {
+		send_challenge_ack(c); /* too old to be real (RFC 5961 §5.2) */
+		TIDE_INC(st, DropTcpAck);
+		return -(int)TIDE_MIB_DropTcpAck;
+	}
+
+	bool fin_acked_now = false;
+	if (tide_seq_gt(th->ack, c->snd_una)) {
+		bool fin_was_unacked = c->fin_sent && !tide_seq_gt(c->snd_una, c->fin_seq);
+		ack_advance(c, th->ack);
+		if (fin_was_unacked && tide_seq_gt(th->ack, c->fin_seq))
+			fin_acked_now = true;
+	} else if (th->ack == c->snd_una && th->payload_len == 0 && !(f & TIDE_TCP_FIN) &&
+		   c->snd_max != c->snd_una &&
+		   ((uint32_t)th->window << c->snd_wscale) == c->snd_wnd) {
+		if (++c->dupacks == 3 && !c->in_recovery)
+			fast_retransmit(c);
+		else if (c->in_recovery)
+			c->cwnd += c->mss;
+	}
+	update_window(c, th);
+	update_ts_recent(c, th);
+
+	bool our_fin_acked = c->fin_sent && tide_seq_gt(c->snd_una, c->fin_seq);
+	/* Will the FIN be in order once this segment's data is taken? */
+	bool fin_in_order = (f & TIDE_TCP_FIN) && tide_seq_le(th->seq, c->rcv_nxt) &&
+			    tide_seq_ge(th->seq + (uint32_t)th->payload_len, c->rcv_nxt);
+
+	switch (c->state) {
+	case TIDE_TCP_FIN_WAIT1:
+		if (our_fin_acked && !(fin_in_order && fin_acked_now)) {
+			tide_tcp_set_state(c, TIDE_TCP_FIN_WAIT2);
+			if (!c->sk) {
+				int tmo = c->linger2 > 0 ? c->linger2 : st->set->tcp_fin_timeout;
+				c->t_keepalive = st->now + TIDE_SEC(tmo);
+			}
+		}
+		break;
+	case TIDE_TCP_CLOSING:
+		if (our_fin_acked) {
+			tide_tcp_time_wait(c);
+			return 0;
+		}
+		break;
+	case TIDE_TCP_LAST_ACK:
+		if (our_fin_acked) {
+			tide_tcp_done(c);
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+
+	/* 7: segment text. */
+	bool data_state = c->state == TIDE_TCP_ESTABLISHED || c->state == TIDE_TCP_FIN_WAIT1 ||
+			  c->state == TIDE_TCP_FIN_WAIT2;
+	enum ack_now ackp = ACK_NONE;
+	if (simopen_synack) {
+		ackp = ACK_NOW; /* the SYN is a duplicate now: acknowledge it */
+	} else if (slen && tide_seq_le(end, c->rcv_nxt)) {
+		ackp = ACK_NOW; /* entirely old: a retransmission, ACK at once */
+	} else if (!data_state && (th->payload_len || (f & TIDE_TCP_FIN))) {
+		/* After the peer's FIN (CLOSE_WAIT, CLOSING, LAST_ACK) new
+		 * text cannot be: ignore it (RFC 9293). */
+	} else if (th->payload_len) {
+		/* After close() (or SHUT_RD in FIN_WAIT) nobody will read new data:
+		 * Linux resets the connection (TCPAbortOnData). */
+		if (c->rcv_shutdown && !c->sk && (c->state == TIDE_TCP_FIN_WAIT1 ||
+						  c->state == TIDE_TCP_FIN_WAIT2) &&
+		    tide_seq_gt(th->seq + th->payload_len, c->rcv_nxt)) {
+			TIDE_INC(st, TCPAbortOnData);
+			tide_tcp_send_reset_for(st, ip, th);
+			tide_tcp_reset_conn(c, ECONNRESET);
+			return 0;
+		}
+		if (th->seq == c->rcv_nxt || tide_seq_lt(th->seq, c->rcv_nxt)) {
+			uint32_t skip = c->rcv_nxt - th->seq;
+			bool had_ofo = c->ofo != NULL;
+			queue_in_order(c, th->payload + skip, (uint32_t)th->payload_len - skip);
+			bool ofo_fin = had_ofo && ofo_drain(c);
+			ackp = had_ofo ? ACK_NOW : data_ack_policy(c, (uint32_t)th->payload_len);
+			if (c->sk)
+				tide_sock_wakeup(c->sk);
+			if (ofo_fin)
+				fin_in_order = true, f |= TIDE_TCP_FIN;
+			else
+				fin_in_order = (f & TIDE_TCP_FIN) && th->seq + th->payload_len == c->rcv_nxt;
+		} else {
+			ofo_insert(c, th->seq, th->payload, (uint32_t)th->payload_len,
+				   (f & TIDE_TCP_FIN) != 0);
+			ackp = ACK_NOW;
+			fin_in_order = false;
+		}
+	} else if ((f & TIDE_TCP_FIN) && tide_seq_gt(th->seq, c->rcv_nxt) && data_state) {
+		ofo_insert(c, th->seq, th->payload, 0, true);
+		ackp = ACK_NOW;
+	}
+
+	/* 8: FIN. take_fin sends or schedules its own ACK. */
+	if (fin_in_order && !c->fin_rcvd && data_state) {
+		if (take_fin(c, fin_acked_now))
+			return 0;
+		ackp = ACK_NONE;
+	} else if (c->state == TIDE_TCP_FIN_WAIT1 && our_fin_acked) {
+		/* the FIN that came with the ACK could not be taken yet */
+		tide_tcp_set_state(c, TIDE_TCP_FIN_WAIT2);
+	}
+
+	tide_tcp_output(c);
+	if (ackp == ACK_NOW && c->state != TIDE_TCP_CLOSE)
+		tide_tcp_send_ack(c);
+	else if (ackp == ACK_DELAYED)
+		tide_tcp_schedule_ack(c);
+	return 0;
+}
+
+int tide_tcp_input(struct tide_stack *st, const struct tide_ipv4 *ip, const struct tide_tcp *th)
+{
+	if (th->sport == 0 || th->dport == 0) {
+		TIDE_INC(st, DropTcpFlags);
+		return -(int)TIDE_MIB_DropTcpFlags;
+	}
+	if ((th->flags & (TIDE_TCP_SYN | TIDE_TCP_RST)) == (TIDE_TCP_SYN | TIDE_TCP_RST) ||
+	    (th->flags & (TIDE_TCP_SYN | TIDE_TCP_FIN)) == (TIDE_TCP_SYN | TIDE_TCP_FIN)) {
+		TIDE_INC(st, DropTcpFlags);
+		return -(int)TIDE_MIB_DropTcpFlags;
+	}
+	struct tide_conn_id k = { .laddr = ip->dst, .raddr = ip->src, .lport = th->dport, .rport = th->sport };
+	struct tide_hentry *e = tide_htab_find(st, &k);
+	if (e && e->kind == TIDE_EH_CONN) {
+		struct tcp_conn *c = TIDE_CONTAINER_OF(e, struct tcp_conn, h);
+		int r = c->state == TIDE_TCP_SYN_SENT ? rcv_syn_sent(c, ip, th) : rcv_state(c, ip, th);
+		/* c may be gone now: look it up again before touching timers */
+		e = tide_htab_find(st, &k);
+		if (e && e->kind == TIDE_EH_CONN)
+			tide_tcp_timers_update(TIDE_CONTAINER_OF(e, struct tcp_conn, h));
+		return r;
+	}
+	if (e && e->kind == TIDE_EH_REQ) {
+		tide_tcp_req_input(st, TIDE_CONTAINER_OF(e, struct tcp_req, h), ip, th);
+		return 0;
+	}
+	if (e && e->kind == TIDE_EH_TW) {
+		tide_tw_input(st, TIDE_CONTAINER_OF(e, struct tcp_tw, h), ip, th);
+		return 0;
+	}
+	struct tide_sock *l = tide_tcp_find_listener(st, ip->dst, th->dport);
+	if (l) {
+		tide_tcp_listen_input(st, l, ip, th);
+		return 0;
+	}
+	/* No connection (RFC 9293 §3.10.7.1, LC-C09, LC-H05). */
+	tide_tcp_send_reset_for(st, ip, th);
+	TIDE_INC(st, DropTcpNoSocket);
+	return -(int)TIDE_MIB_DropTcpNoSocket;
+}

@@ -1,0 +1,290 @@
+/*
+ * Building and sending segments: SYN, SYN-ACK, ACK, data, FIN, RST, probes.
+ */
+#include "core/stack_int.h"
+
+static uint8_t *tcp_area(struct tide_stack *st) { return st->txbuf + TIDE_IPV4_HLEN; }
+static size_t tcp_cap(struct tide_stack *st) { return st->txcap - TIDE_IPV4_HLEN; }
+
+/* Sends a segment of a connection; payload (if any) is copied from the
+ * send queue at byte offset `off`. */
+static void xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint16_t window,
+		 const struct tide_tcp_opts *opts, uint32_t off, uint32_t len)
+{
+	struct tide_stack *st = c->st;
+	uint8_t *data = NULL;
+	if (len) {
+		/* The payload scratch is the second half of txbuf. */
+		data = st->txbuf + st->txcap;
+		tide_ring_peek(&c->sndq, off, data, len);
+	}
+	size_t n = tide_tcp_build(tcp_area(st), tcp_cap(st), c->h.key.laddr, c->h.key.raddr,
+				  c->h.key.lport, c->h.key.rport, seq, c->rcv_nxt,
+				  flags, window, opts, data, len);
+	if (!n)
+		return;
+	if (tide_seq_lt(seq, c->snd_max) && (len || (flags & (TIDE_TCP_SYN | TIDE_TCP_FIN))))
+		TIDE_INC(st, RetransSegs);
+	if (flags & TIDE_TCP_RST)
+		TIDE_INC(st, OutRsts);
+	if (flags & TIDE_TCP_ACK) {
+		/* Every segment carrying an ACK settles what we owed. */
+		c->ack_pending = false;
+		c->segs_unacked = 0;
+		c->t_delack = TIDE_TIME_NEVER;
+		c->rcv_wup = c->rcv_nxt;
+	}
+	tide_emit_ip(st, c->h.key.raddr, tcp_area(st), n);
+}
+
+static void ts_opts(struct tcp_conn *c, struct tide_tcp_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (c->ts_ok) {
+		o->present |= TIDE_OPT_TS;
+		o->tsval = tide_tcp_tsval(c);
+		o->tsecr = c->ts_recent;
+	}
+}
+
+/* SACK blocks for what the out-of-order queue holds (at most 3 with
+ * timestamps, as Linux). */
+static void sack_opts(struct tcp_conn *c, struct tide_tcp_opts *o)
+{
+	if (!c->sack_ok || !c->ofo)
+		return;
+	unsigned max = c->ts_ok ? 3 : 4, n = 0;
+	for (struct tcp_ofo *q = c->ofo; q && n < max; q = q->next) {
+		uint32_t l = q->seq, r = q->seq + q->len + (q->fin ? 1 : 0);
+		if (n && o->sack[n - 1].right == l) {
+			o->sack[n - 1].right = r;
+			continue;
+		}
+		o->sack[n].left = l;
+		o->sack[n].right = r;
+		n++;
+	}
+	o->nsack = (uint8_t)n;
+	if (n)
+		o->present |= TIDE_OPT_SACK;
+}
+
+/* The window to announce. It never moves the right edge left (RFC 9293
+ * §3.8.6.2.2) and grows with the data the application has read. */
+static uint16_t select_window(struct tcp_conn *c)
+{
+	int64_t free_space = (int64_t)c->rcvbuf - c->rcvq.len - c->ofo_bytes;
+	if (free_space < 0)
+		free_space = 0;
+	uint32_t win = (uint32_t)free_space;
+	if (win > c->rcv_wnd_clamp)
+		win = c->rcv_wnd_clamp;
+	uint32_t cur = tide_seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t gran = 1u << c->rcv_wscale;
+	if (win < cur)
+		win = (cur + gran - 1) & ~(gran - 1);
+	else
+		win &= ~(gran - 1);
+	uint32_t maxwin = 65535u << c->rcv_wscale;
+	if (win > maxwin)
+		win = maxwin;
+	c->rcv_wnd = win;
+	if (tide_seq_gt(c->rcv_nxt + win, c->rcv_adv))
+		c->rcv_adv = c->rcv_nxt + win;
+	return (uint16_t)(win >> c->rcv_wscale);
+}
+
+void tide_tcp_send_syn(struct tcp_conn *c, bool with_ack)
+{
+	struct tide_stack *st = c->st;
+	struct tide_tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.present = TIDE_OPT_MSS;
+	o.mss = c->advmss;
+	bool offer_ts = with_ack ? c->ts_ok : st->set->tcp_timestamps != 0;
+	bool offer_sack = with_ack ? c->sack_ok : st->set->tcp_sack != 0;
+	bool offer_ws = with_ack ? c->ws_ok : st->set->tcp_window_scaling != 0;
+	if (offer_sack)
+		o.present |= TIDE_OPT_SACK_OK;
+	if (offer_ts) {
+		o.present |= TIDE_OPT_TS;
+		o.tsval = tide_tcp_tsval(c);
+		o.tsecr = with_ack ? c->ts_recent : 0;
+	}
+	if (offer_ws) {
+		o.present |= TIDE_OPT_WSCALE;
+		o.wscale = c->rcv_wscale;
+	}
+	uint32_t wnd = tide_tcp_initial_rcv_wnd(st, (uint16_t)(c->advmss - (offer_ts && with_ack ? 12 : 0)));
+	if (!c->rcv_wnd_clamp)
+		c->rcv_wnd_clamp = wnd;
+	c->rcv_wnd = wnd;
+	if (with_ack)
+		c->rcv_adv = c->rcv_nxt + wnd;
+	xmit(c, c->iss, TIDE_TCP_SYN | (with_ack ? TIDE_TCP_ACK : 0), (uint16_t)wnd, &o, 0, 0);
+	if (tide_seq_lt(c->snd_nxt, c->iss + 1))
+		c->snd_nxt = c->iss + 1;
+	c->snd_max = tide_seq_max(c->snd_max, c->snd_nxt);
+}
+
+void tide_tcp_send_ack(struct tcp_conn *c)
+{
+	struct tide_tcp_opts o;
+	ts_opts(c, &o);
+	sack_opts(c, &o);
+	xmit(c, c->snd_nxt, TIDE_TCP_ACK, select_window(c), &o, 0, 0);
+}
+
+void tide_tcp_send_active_reset(struct tcp_conn *c)
+{
+	struct tide_tcp_opts o;
+	ts_opts(c, &o);
+	xmit(c, c->snd_nxt, TIDE_TCP_RST | TIDE_TCP_ACK, select_window(c), &o, 0, 0);
+}
+
+/* A zero-window or keepalive probe: an ACK one byte below SND.UNA, which
+ * the peer must answer with an ACK (RFC 9293 §3.8.4). */
+void tide_tcp_send_probe(struct tcp_conn *c)
+{
+	struct tide_tcp_opts o;
+	ts_opts(c, &o);
+	xmit(c, c->snd_una - 1, TIDE_TCP_ACK, select_window(c), &o, 0, 0);
+}
+
+void tide_tcp_rearm_rexmit(struct tcp_conn *c)
+{
+	uint64_t rto = (uint64_t)c->rto_us << c->backoff;
+	uint64_t max = (uint64_t)c->st->set->tcp_rto_max_ms * 1000u;
+	if (rto > max)
+		rto = max;
+	c->t_rexmit = c->st->now + rto;
+	c->rexmit_is_probe = false;
+}
+
+/* The sequence number of the first data byte in the send queue. */
+static uint32_t data_start(const struct tcp_conn *c)
+{
+	return tide_seq_gt(c->snd_una, c->iss) ? c->snd_una : c->iss + 1;
+}
+
+static bool may_send_data(const struct tcp_conn *c)
+{
+	switch (c->state) {
+	case TIDE_TCP_ESTABLISHED:
+	case TIDE_TCP_CLOSE_WAIT:
+	case TIDE_TCP_FIN_WAIT1:
+	case TIDE_TCP_CLOSING:
+	case TIDE_TCP_LAST_ACK:
+		return tide_seq_gt(c->snd_una, c->iss);
+	default:
+		return false;
+	}
+}
+
+/* Sends what the windows and Nagle allow, attaching the FIN to the last
+ * data segment when the application has closed (as Linux does). */
+void tide_tcp_output(struct tcp_conn *c)
+{
+	if (!may_send_data(c))
+		return;
+	for (;;) {
+		uint32_t start = data_start(c);
+		uint32_t off = c->snd_nxt - start;
+		if (c->fin_sent && !tide_seq_lt(c->snd_nxt, c->fin_seq + 1))
+			break; /* everything including the FIN is out */
+		if (off > c->sndq.len)
+			break;
+		uint32_t avail = c->sndq.len - off;
+		uint32_t inflight = c->snd_nxt - c->snd_una;
+		uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+		uint32_t len = avail;
+		if (len > c->mss)
+			len = c->mss;
+		if (len > usable)
+			len = usable;
+		bool fin = c->fin_queued && off + len == c->sndq.len;
+		if (len == 0 && !fin) {
+			if (avail && c->snd_wnd == 0 && inflight == 0 && c->t_rexmit == TIDE_TIME_NEVER) {
+				/* zero window: probe it (persist timer) */
+				tide_tcp_rearm_rexmit(c);
+				c->rexmit_is_probe = true;
+			}
+			break;
+		}
+		if (len < avail && len < c->mss && inflight > 0)
+			break; /* sender-side silly window avoidance: wait for the window */
+		if (len > 0 && len < c->mss && len == avail && !fin && !c->nodelay && inflight > 0)
+			break; /* Nagle: one small segment in flight at a time */
+		uint8_t flags = TIDE_TCP_ACK;
+		if (len && off + len == c->sndq.len)
+			flags |= TIDE_TCP_PSH;
+		if (fin)
+			flags |= TIDE_TCP_FIN;
+		struct tide_tcp_opts o;
+		ts_opts(c, &o);
+		uint32_t seq = c->snd_nxt;
+		bool new_data = !tide_seq_lt(seq, c->snd_max);
+		if (c->snd_una == c->snd_max)
+			c->retrans_stamp = c->st->now; /* the head's first transmission */
+		xmit(c, seq, flags, select_window(c), &o, off, len);
+		c->snd_nxt = seq + len + (fin ? 1 : 0);
+		if (fin) {
+			c->fin_sent = true;
+			c->fin_seq = seq + len;
+		}
+		if (new_data && !c->rtt_timing) {
+			c->rtt_timing = true;
+			c->rtt_seq = c->snd_nxt;
+			c->rtt_time = c->st->now;
+		}
+		c->snd_max = tide_seq_max(c->snd_max, c->snd_nxt);
+		if (c->t_rexmit == TIDE_TIME_NEVER || c->rexmit_is_probe)
+			tide_tcp_rearm_rexmit(c);
+		if (fin)
+			break;
+	}
+}
+
+/* Resends the oldest unacknowledged segment (after an RTO or three
+ * duplicate ACKs). Returns 0, or -1 if there was nothing to resend. */
+int tide_tcp_retransmit_head(struct tcp_conn *c)
+{
+	if (c->state == TIDE_TCP_SYN_SENT) {
+		tide_tcp_send_syn(c, false);
+		return 0;
+	}
+	if (c->state == TIDE_TCP_SYN_RECV) {
+		tide_tcp_send_syn(c, true);
+		return 0;
+	}
+	if (c->snd_una == c->snd_max)
+		return -1;
+	uint32_t start = data_start(c);
+	uint32_t off = c->snd_una - start;
+	uint32_t avail = off < c->sndq.len ? c->sndq.len - off : 0;
+	uint32_t len = avail < c->mss ? avail : c->mss;
+	bool fin = c->fin_sent && c->snd_una + len == c->fin_seq;
+	uint8_t flags = TIDE_TCP_ACK;
+	if (len && off + len == c->sndq.len)
+		flags |= TIDE_TCP_PSH;
+	if (fin)
+		flags |= TIDE_TCP_FIN;
+	struct tide_tcp_opts o;
+	ts_opts(c, &o);
+	xmit(c, c->snd_una, flags, select_window(c), &o, off, len);
+	uint32_t end = c->snd_una + len + (fin ? 1 : 0);
+	if (tide_seq_lt(c->snd_nxt, end))
+		c->snd_nxt = end;
+	return 0;
+}
+
+/* Either sends the ACK now or lets the delayed-ACK timer do it. */
+void tide_tcp_schedule_ack(struct tcp_conn *c)
+{
+	c->ack_pending = true;
+	if (c->t_delack == TIDE_TIME_NEVER) {
+		uint32_t ato = c->ato_us ? c->ato_us : (uint32_t)c->st->set->tcp_delack_min_ms * 1000u;
+		c->t_delack = c->st->now + ato;
+	}
+}
