@@ -353,7 +353,9 @@ void tide_tcp_listener_drop_requests(struct tide_stack *st, struct tide_sock *ls
 struct tide_sock *tide_tcp_find_listener(struct tide_stack *st, uint32_t addr, uint16_t port);
 
 /* tcp/tcp_timewait.c */
-void tide_tcp_time_wait(struct tcp_conn *c);
+/* Moves c into a TIME_WAIT record; with ack, the record then sends the
+ * ACK of the peer's FIN (so traces show it leaving TIME-WAIT). */
+void tide_tcp_time_wait(struct tcp_conn *c, bool ack);
 void tide_tw_input(struct tide_stack *st, struct tcp_tw *tw, const struct tide_ipv4 *ip, const struct tide_tcp *th);
 void tide_tw_expire(struct tide_stack *st, tide_time now);
 void tide_tw_kill(struct tide_stack *st, struct tcp_tw *tw);

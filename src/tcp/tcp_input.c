@@ -321,20 +321,30 @@ static bool take_fin(struct tcp_conn *c, bool our_fin_acked_now)
 		return false;
 	case TIDE_TCP_FIN_WAIT1:
 		if (our_fin_acked_now) {
-			tide_tcp_send_ack(c);
-			tide_tcp_time_wait(c);
+			tide_tcp_time_wait(c, true);
 			return true;
 		}
 		tide_tcp_set_state(c, TIDE_TCP_CLOSING);
 		tide_tcp_send_ack(c);
 		return false;
 	case TIDE_TCP_FIN_WAIT2:
-		tide_tcp_send_ack(c);
-		tide_tcp_time_wait(c);
+		tide_tcp_time_wait(c, true);
 		return true;
 	default:
 		tide_tcp_send_ack(c);
 		return false;
+	}
+}
+
+/* Our FIN is acknowledged. An orphan (closed by the application) may wait
+ * for the peer's FIN only tcp_fin_timeout (or its TCP_LINGER2); a socket
+ * that only shut down its sending side waits for ever (LC-L03). */
+static void enter_fin_wait2(struct tcp_conn *c)
+{
+	tide_tcp_set_state(c, TIDE_TCP_FIN_WAIT2);
+	if (!c->sk) {
+		int tmo = c->linger2 > 0 ? c->linger2 : c->st->set->tcp_fin_timeout;
+		c->t_keepalive = c->st->now + TIDE_SEC(tmo);
 	}
 }
 
@@ -500,17 +510,12 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 
 	switch (c->state) {
 	case TIDE_TCP_FIN_WAIT1:
-		if (our_fin_acked && !(fin_in_order && fin_acked_now)) {
-			tide_tcp_set_state(c, TIDE_TCP_FIN_WAIT2);
-			if (!c->sk) {
-				int tmo = c->linger2 > 0 ? c->linger2 : st->set->tcp_fin_timeout;
-				c->t_keepalive = st->now + TIDE_SEC(tmo);
-			}
-		}
+		if (our_fin_acked && !(fin_in_order && fin_acked_now))
+			enter_fin_wait2(c);
 		break;
 	case TIDE_TCP_CLOSING:
 		if (our_fin_acked) {
-			tide_tcp_time_wait(c);
+			tide_tcp_time_wait(c, false);
 			return 0;
 		}
 		break;
@@ -538,7 +543,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	} else if (th->payload_len) {
 		/* After close() (or SHUT_RD in FIN_WAIT) nobody will read new data:
 		 * Linux resets the connection (TCPAbortOnData). */
-		if (c->rcv_shutdown && !c->sk && (c->state == TIDE_TCP_FIN_WAIT1 ||
+		if (c->rcv_shutdown && (c->state == TIDE_TCP_FIN_WAIT1 ||
 						  c->state == TIDE_TCP_FIN_WAIT2) &&
 		    tide_seq_gt(th->seq + th->payload_len, c->rcv_nxt)) {
 			TIDE_INC(st, TCPAbortOnData);
@@ -576,7 +581,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		ackp = ACK_NONE;
 	} else if (c->state == TIDE_TCP_FIN_WAIT1 && our_fin_acked) {
 		/* the FIN that came with the ACK could not be taken yet */
-		tide_tcp_set_state(c, TIDE_TCP_FIN_WAIT2);
+		enter_fin_wait2(c);
 	}
 
 	tide_tcp_output(c);

@@ -25,7 +25,9 @@ static void restart(struct tide_stack *st, struct tcp_tw *tw)
 	tw->expire = st->now + TIDE_SEC(st->set->tcp_timewait_len);
 }
 
-void tide_tcp_time_wait(struct tcp_conn *c)
+static void tw_send_ack(struct tide_stack *st, struct tcp_tw *tw);
+
+void tide_tcp_time_wait(struct tcp_conn *c, bool ack)
 {
 	struct tide_stack *st = c->st;
 	struct tide_conn_id id = c->h.key;
@@ -33,11 +35,15 @@ void tide_tcp_time_wait(struct tcp_conn *c)
 	if (st->tw_count >= (uint32_t)st->set->tcp_max_tw_buckets) {
 		/* Linux: no record, the connection just ends */
 		TIDE_INC(st, TCPTimeWaitOverflow);
+		if (ack)
+			tide_tcp_send_ack(c);
 		tide_tcp_done(c);
 		return;
 	}
 	struct tcp_tw *tw = calloc(1, sizeof(*tw));
 	if (!tw) {
+		if (ack)
+			tide_tcp_send_ack(c);
 		tide_tcp_done(c);
 		return;
 	}
@@ -66,6 +72,8 @@ void tide_tcp_time_wait(struct tcp_conn *c)
 	restart(st, tw);
 	fifo_push(st, tw);
 	tide_notify_state(st, &id, old, TIDE_TCP_TIME_WAIT);
+	if (ack)
+		tw_send_ack(st, tw);
 }
 
 static void tw_unlink(struct tide_stack *st, struct tcp_tw *tw)
