@@ -214,7 +214,7 @@ void tide_stack_advance(tide_stack *st, tide_time now)
 		return; /* time never runs backwards */
 	for (;;) {
 		struct tide_timer *t = tide_heap_top(&st->timers);
-		tide_time tw_at = st->tw_head ? st->tw_head->expire : TIDE_TIME_NEVER;
+		tide_time tw_at = tide_tw_next(st);
 		tide_time at = t ? t->when : TIDE_TIME_NEVER;
 		if (tw_at <= now && tw_at <= at) {
 			st->now = tw_at;
@@ -236,8 +236,9 @@ tide_time tide_stack_next_timer(const tide_stack *st)
 {
 	struct tide_timer *t = tide_heap_top(&st->timers);
 	tide_time at = t ? t->when : TIDE_TIME_NEVER;
-	if (st->tw_head && st->tw_head->expire < at)
-		at = st->tw_head->expire;
+	tide_time tw_at = tide_tw_next(st);
+	if (tw_at < at)
+		at = tw_at;
 	return at;
 }
 

@@ -229,6 +229,15 @@ struct tcp_tw {
 	uint8_t reuse;
 };
 #define TIDE_TW_TS 0x01
+#define TIDE_TW_RESTARTED 0x02 /* in the FIFO, expiry moved later */
+#define TIDE_TW_IN_HEAP 0x04   /* in the heap of restarted records */
+
+/* Records whose 2MSL restarted leave the FIFO for this heap, keyed by the
+ * expiry they had when they entered it (refreshed lazily). */
+struct tide_twheap {
+	struct tide_twheap_ent { tide_time key; struct tcp_tw *tw; } *a;
+	uint32_t n, cap;
+};
 
 /* ---- port table ---- */
 struct tide_port {
@@ -270,6 +279,7 @@ struct tide_stack {
 	struct tide_htab ehash;
 	struct tide_heap timers;
 	struct tcp_tw *tw_head, *tw_tail;
+	struct tide_twheap tw_heap;
 	struct tide_ports ports;
 	struct tide_fdtab fds;
 	struct tide_sock *listeners;
@@ -360,6 +370,7 @@ void tide_tw_input(struct tide_stack *st, struct tcp_tw *tw, const struct tide_i
 void tide_tw_expire(struct tide_stack *st, tide_time now);
 void tide_tw_kill(struct tide_stack *st, struct tcp_tw *tw);
 void tide_tw_free_all(struct tide_stack *st);
+tide_time tide_tw_next(const struct tide_stack *st);
 
 /* sock/ */
 void tide_sock_wakeup(struct tide_sock *sk);

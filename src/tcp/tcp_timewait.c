@@ -8,8 +8,80 @@
 #include "core/stack_int.h"
 #include <stdlib.h>
 
+/*
+ * Expiry bookkeeping. Records enter a FIFO in expiry order (they all live
+ * tcp_timewait_len). A restart (a retransmitted FIN) moves a record's expiry
+ * later; such a record is flagged and, once it reaches the head, moves to a
+ * small heap, so the FIFO head is always the next FIFO expiry and the exact
+ * next expiry is min(FIFO head, heap top).
+ */
+static void heap_push(struct tide_stack *st, struct tcp_tw *tw)
+{
+	struct tide_twheap *h = &st->tw_heap;
+	if (h->n == h->cap) {
+		uint32_t ncap = h->cap ? h->cap * 2 : 16;
+		struct tide_twheap_ent *na = realloc(h->a, ncap * sizeof(*na));
+		if (!na)
+			abort(); /* losing a record's timer would keep its port for ever */
+		h->a = na;
+		h->cap = ncap;
+	}
+	uint32_t i = h->n++;
+	while (i > 0 && h->a[(i - 1) / 2].key > tw->expire) {
+		h->a[i] = h->a[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->a[i].key = tw->expire;
+	h->a[i].tw = tw;
+	tw->h.aux8 = (uint8_t)((tw->h.aux8 & ~TIDE_TW_RESTARTED) | TIDE_TW_IN_HEAP);
+}
+
+static struct tcp_tw *heap_pop(struct tide_stack *st)
+{
+	struct tide_twheap *h = &st->tw_heap;
+	struct tcp_tw *top = h->a[0].tw;
+	struct tide_twheap_ent last = h->a[--h->n];
+	uint32_t i = 0;
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = l;
+		if (l >= h->n)
+			break;
+		if (l + 1 < h->n && h->a[l + 1].key < h->a[l].key)
+			m = l + 1;
+		if (h->a[m].key >= last.key)
+			break;
+		h->a[i] = h->a[m];
+		i = m;
+	}
+	if (h->n)
+		h->a[i] = last;
+	top->h.aux8 &= (uint8_t)~TIDE_TW_IN_HEAP;
+	return top;
+}
+
+/* Keeps the FIFO head a live record with its own expiry. */
+static void fifo_normalize(struct tide_stack *st)
+{
+	while (st->tw_head && (st->tw_head->h.kind != TIDE_EH_TW ||
+			       (st->tw_head->h.aux8 & TIDE_TW_RESTARTED))) {
+		struct tcp_tw *tw = st->tw_head;
+		st->tw_head = tw->fifo_next;
+		if (!st->tw_head)
+			st->tw_tail = NULL;
+		if (tw->h.kind != TIDE_EH_TW)
+			free(tw);
+		else
+			heap_push(st, tw);
+	}
+}
+
 static void fifo_push(struct tide_stack *st, struct tcp_tw *tw)
 {
+	if (st->tw_tail && st->tw_tail->expire > tw->expire) {
+		/* the TIME_WAIT length was shortened: keep the FIFO sorted */
+		heap_push(st, tw);
+		return;
+	}
 	tw->fifo_next = NULL;
 	if (st->tw_tail)
 		st->tw_tail->fifo_next = tw;
@@ -18,11 +90,24 @@ static void fifo_push(struct tide_stack *st, struct tcp_tw *tw)
 	st->tw_tail = tw;
 }
 
-/* Restarting 2MSL only moves the expiry later; the record is moved to the
- * tail lazily when it reaches the head (tide_tw_expire). */
 static void restart(struct tide_stack *st, struct tcp_tw *tw)
 {
-	tw->expire = st->now + TIDE_SEC(st->set->tcp_timewait_len);
+	tide_time e = st->now + TIDE_SEC(st->set->tcp_timewait_len);
+	if (e == tw->expire)
+		return;
+	tw->expire = e;
+	if (!(tw->h.aux8 & TIDE_TW_IN_HEAP)) {
+		tw->h.aux8 |= TIDE_TW_RESTARTED;
+		fifo_normalize(st);
+	}
+}
+
+tide_time tide_tw_next(const struct tide_stack *st)
+{
+	tide_time at = st->tw_head ? st->tw_head->expire : TIDE_TIME_NEVER;
+	if (st->tw_heap.n && st->tw_heap.a[0].key < at)
+		at = st->tw_heap.a[0].key;
+	return at;
 }
 
 static void tw_send_ack(struct tide_stack *st, struct tcp_tw *tw);
@@ -49,6 +134,7 @@ void tide_tcp_time_wait(struct tcp_conn *c, bool ack)
 	}
 	tw->h.kind = TIDE_EH_TW;
 	tw->h.key = id;
+	tw->expire = st->now + TIDE_SEC(st->set->tcp_timewait_len);
 	tw->h.aux8 = c->ts_ok ? TIDE_TW_TS : 0;
 	tw->h.aux16 = (uint16_t)(c->rcv_wnd >> c->rcv_wscale);
 	tw->snd_nxt = c->snd_nxt;
@@ -69,7 +155,6 @@ void tide_tcp_time_wait(struct tcp_conn *c, bool ack)
 		p->ntw_reuse += tw->reuse;
 	}
 	st->tw_count++;
-	restart(st, tw);
 	fifo_push(st, tw);
 	tide_notify_state(st, &id, old, TIDE_TCP_TIME_WAIT);
 	if (ack)
@@ -87,36 +172,48 @@ static void tw_unlink(struct tide_stack *st, struct tcp_tw *tw)
 	st->tw_count--;
 }
 
-/* Ends a record early (RST, a new SYN, tcp_tw_reuse). It stays in the
- * FIFO marked dead (kind 0) until it reaches the head. */
+/* Ends a record early (RST, a new SYN). Its memory stays with the FIFO or
+ * the heap, marked dead (kind 0), until its turn comes. */
 void tide_tw_kill(struct tide_stack *st, struct tcp_tw *tw)
 {
 	tw_unlink(st, tw);
 	tw->h.kind = 0;
+	TIDE_INC(st, TWKilled);
 	tide_notify_state(st, &tw->h.key, TIDE_TCP_TIME_WAIT, TIDE_TCP_CLOSE);
+	fifo_normalize(st);
+}
+
+static void expire_one(struct tide_stack *st, struct tcp_tw *tw)
+{
+	tw_unlink(st, tw);
+	TIDE_INC(st, TW);
+	tide_notify_state(st, &tw->h.key, TIDE_TCP_TIME_WAIT, TIDE_TCP_CLOSE);
+	free(tw);
 }
 
 void tide_tw_expire(struct tide_stack *st, tide_time now)
 {
-	while (st->tw_head && st->tw_head->expire <= now) {
-		struct tcp_tw *tw = st->tw_head;
-		st->tw_head = tw->fifo_next;
-		if (!st->tw_head)
-			st->tw_tail = NULL;
-		if (tw->h.kind == TIDE_EH_TW) {
-			tw_unlink(st, tw);
-			TIDE_INC(st, TW);
-			tide_notify_state(st, &tw->h.key, TIDE_TCP_TIME_WAIT, TIDE_TCP_CLOSE);
+	for (;;) {
+		fifo_normalize(st);
+		struct tcp_tw *head = st->tw_head;
+		bool from_fifo = head && head->expire <= now &&
+				 (!st->tw_heap.n || head->expire <= st->tw_heap.a[0].key);
+		if (from_fifo) {
+			st->tw_head = head->fifo_next;
+			if (!st->tw_head)
+				st->tw_tail = NULL;
+			expire_one(st, head);
+			continue;
 		}
-		free(tw);
-	}
-	/* Restarted records sit in the FIFO with a later expiry: move them to
-	 * the tail so the head is always the next to expire. */
-	while (st->tw_head && st->tw_head->h.kind == TIDE_EH_TW &&
-	       st->tw_head != st->tw_tail && st->tw_head->expire > st->tw_tail->expire) {
-		struct tcp_tw *tw = st->tw_head;
-		st->tw_head = tw->fifo_next;
-		fifo_push(st, tw);
+		if (!st->tw_heap.n || st->tw_heap.a[0].key > now)
+			break;
+		struct tcp_tw *tw = heap_pop(st);
+		if (tw->h.kind != TIDE_EH_TW)
+			free(tw);
+		else if (tw->expire > now)
+			heap_push(st, tw); /* restarted again while in the heap */
+		else
+			expire_one(st, tw);
 	}
 }
 
@@ -128,6 +225,10 @@ void tide_tw_free_all(struct tide_stack *st)
 		free(tw);
 	}
 	st->tw_tail = NULL;
+	for (uint32_t i = 0; i < st->tw_heap.n; i++)
+		free(st->tw_heap.a[i].tw);
+	free(st->tw_heap.a);
+	memset(&st->tw_heap, 0, sizeof(st->tw_heap));
 }
 
 static void tw_send_ack(struct tide_stack *st, struct tcp_tw *tw)
