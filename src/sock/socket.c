@@ -548,9 +548,11 @@ int tide_shutdown(tide_stack *st, int fd, int how)
 		return fail(ENOTCONN);
 	}
 	if (state == TIDE_TCP_SYN_SENT) {
-		/* Linux disconnects a connect in progress */
+		/* Linux disconnects a connect in progress (tcp_disconnect:
+		 * no RST, no AttemptFails) */
 		sk->so_error = ECONNRESET;
-		tide_tcp_done(c);
+		tide_tcp_set_state(c, TIDE_TCP_CLOSE);
+		tide_tcp_detach_closed(c);
 		return 0;
 	}
 	sk->shutdown |= bits;

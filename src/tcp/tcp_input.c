@@ -53,8 +53,15 @@ static bool oow_rate_limited(struct tcp_conn *c, const struct tide_tcp *th)
 	return false;
 }
 
+/* RFC 5961 §7: Linux sends a challenge ACK at most once per 500 ms per
+ * connection, sharing the out-of-window limit's clock (it also has a
+ * host-wide limit, off by default since 6.0). */
 static void send_challenge_ack(struct tcp_conn *c)
 {
+	tide_time now = c->st->now;
+	if (c->last_rcv_oow && now - c->last_rcv_oow < TIDE_OOW_RATELIMIT)
+		return;
+	c->last_rcv_oow = now ? now : 1;
 	TIDE_INC(c->st, TCPChallengeACK);
 	tide_tcp_send_ack(c);
 }
@@ -156,7 +163,8 @@ static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const st
 		c->retransmits = 0;
 		c->backoff = 0;
 		c->t_rexmit = TIDE_TIME_NEVER;
-		c->rcv_wnd_clamp = tide_tcp_initial_rcv_wnd(st, c->mss);
+		/* the window announced in our SYN stays the clamp (Linux keeps
+		 * the rcv_wnd chosen at connect()) */
 		c->rcv_wnd = c->rcv_wnd_clamp;
 		c->rcv_adv = c->rcv_nxt + c->rcv_wnd;
 		tide_tcp_set_state(c, TIDE_TCP_ESTABLISHED);
@@ -434,6 +442,8 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		    th->seq + 1 == c->rcv_nxt && th->ack == c->snd_nxt) {
 			simopen_synack = true;
 		} else {
+			if (c->state == TIDE_TCP_ESTABLISHED)
+				TIDE_INC(st, InErrs); /* Linux's fast path counts it */
 			TIDE_INC(st, TCPSYNChallenge);
 			send_challenge_ack(c);
 			TIDE_INC(st, DropTcpFlags);

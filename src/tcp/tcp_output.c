@@ -82,9 +82,10 @@ static uint16_t select_window(struct tcp_conn *c)
 	uint32_t cur = tide_seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t gran = 1u << c->rcv_wscale;
 	if (win < cur)
-		win = (cur + gran - 1) & ~(gran - 1);
-	else
-		win &= ~(gran - 1);
+		win = cur;
+	/* Linux aligns up to the scale unit so that a small window is not
+	 * scaled away to zero. */
+	win = (win + gran - 1) & ~(gran - 1);
 	uint32_t maxwin = 65535u << c->rcv_wscale;
 	if (win > maxwin)
 		win = maxwin;
@@ -115,7 +116,10 @@ void tide_tcp_send_syn(struct tcp_conn *c, bool with_ack)
 		o.present |= TIDE_OPT_WSCALE;
 		o.wscale = c->rcv_wscale;
 	}
-	uint32_t wnd = tide_tcp_initial_rcv_wnd(st, (uint16_t)(c->advmss - (offer_ts && with_ack ? 12 : 0)));
+	/* Linux sends a SYN (and the SYN-ACK of a simultaneous open, which is
+	 * the same SYN with ACK set) with the window chosen at connect(),
+	 * before timestamps were agreed: 64240 with MSS 1460. */
+	uint32_t wnd = tide_tcp_initial_rcv_wnd(st, c->advmss);
 	if (!c->rcv_wnd_clamp)
 		c->rcv_wnd_clamp = wnd;
 	c->rcv_wnd = wnd;

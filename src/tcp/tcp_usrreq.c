@@ -122,7 +122,10 @@ void tide_tcp_close(struct tcp_conn *c)
 		tide_tcp_destroy(c);
 		return;
 	case TIDE_TCP_SYN_SENT:
-		tide_tcp_done(c); /* nothing is sent (LC-H09) */
+		/* nothing is sent (LC-H09); not an AttemptFail: Linux's
+		 * tcp_close_state goes straight to CLOSE, not via tcp_done */
+		tide_tcp_set_state(c, TIDE_TCP_CLOSE);
+		tide_tcp_detach_closed(c);
 		return;
 	default:
 		break;

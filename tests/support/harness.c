@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#define TH_IMPLEMENTATION /* call our own functions, not the location macros */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -34,7 +35,18 @@ static void th_fail(struct th *h, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	th_dump(h);
-	fail_msg("%s", msg);
+	print_error("ERROR: %s\n", msg);
+	if (h->file)
+		_fail(h->file, h->line);
+	else
+		_fail(__FILE__, __LINE__);
+}
+
+struct th *th_here(struct th *h, const char *file, int line)
+{
+	h->file = file;
+	h->line = line;
+	return h;
 }
 
 static void *th_grow(struct th *h, void *arr, size_t *cap, size_t need, size_t size)

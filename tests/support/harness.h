@@ -68,6 +68,8 @@ struct th {
 	bool verbose;             /* print every event and state change */
 
 	/* internal */
+	const char *file;         /* the calling test's location, for failures */
+	int line;
 	uint32_t isn[2];
 	uint64_t next_order;
 	struct th_node nodes[2];
@@ -127,5 +129,24 @@ void th_establish(struct th *h, int *cfd, int *sfd, int *lfd);
 
 /* Prints every event and state change recorded, in order, to stderr. */
 void th_dump(struct th *h);
+
+/* The calls above report a failure at the test's own line rather than in
+ * the harness: these macros hand the caller's location over first. (Call
+ * a function as (th_expect_seg)(...) to bypass its macro.) */
+struct th *th_here(struct th *h, const char *file, int line);
+#ifndef TH_IMPLEMENTATION
+#define TH_HERE(h) th_here((h), __FILE__, __LINE__)
+#define th_stack(h, ...) th_stack(TH_HERE(h), __VA_ARGS__)
+#define th_seg(h, ...) th_seg(TH_HERE(h), __VA_ARGS__)
+#define th_expect_seg(h, ...) th_expect_seg(TH_HERE(h), __VA_ARGS__)
+#define th_expect_seg_at(h, ...) th_expect_seg_at(TH_HERE(h), __VA_ARGS__)
+#define th_expect_nsegs(h, ...) th_expect_nsegs(TH_HERE(h), __VA_ARGS__)
+#define th_expect_states(h, ...) th_expect_states(TH_HERE(h), __VA_ARGS__)
+#define th_expect_state_at(h, ...) th_expect_state_at(TH_HERE(h), __VA_ARGS__)
+#define th_listen(h, ...) th_listen(TH_HERE(h), __VA_ARGS__)
+#define th_connect(h, ...) th_connect(TH_HERE(h), __VA_ARGS__)
+#define th_accept(h, ...) th_accept(TH_HERE(h), __VA_ARGS__)
+#define th_establish(h, ...) th_establish(TH_HERE(h), __VA_ARGS__)
+#endif
 
 #endif
