@@ -87,7 +87,9 @@ void tide_stack_free(tide_stack *st)
 				st->cfg.on_state = NULL;
 				tide_tcp_destroy(c);
 			} else if (e->kind == TIDE_EH_REQ) {
-				tide_tcp_req_free(st, TIDE_CONTAINER_OF(e, struct tcp_req, h), false);
+				struct tcp_req *rq = TIDE_CONTAINER_OF(e, struct tcp_req, h);
+				rq->listener = NULL; /* its socket was freed above */
+				tide_tcp_req_free(st, rq, false);
 			} else {
 				tide_htab_remove(st, e);
 			}

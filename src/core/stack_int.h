@@ -167,6 +167,7 @@ struct tcp_conn {
 
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t max_window;
+	uint64_t bytes_acked;      /* SYN and data acknowledged so far (Linux's) */
 	uint32_t irs, rcv_nxt, rcv_wnd, rcv_adv, rcv_wup, rcv_wnd_clamp;
 	uint32_t fin_seq;          /* sequence number of our FIN */
 	uint32_t recover;

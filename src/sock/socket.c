@@ -168,6 +168,9 @@ static bool addr_overlap(uint32_t a, uint32_t b)
 static bool bind_conflict(struct tide_stack *st, struct tide_sock *sk, uint32_t addr, uint16_t port,
 			  bool as_listener)
 {
+	/* Linux's listen() runs the same check as bind(): only the other
+	 * socket's LISTEN state matters, not ours (checked on Linux 6.18). */
+	(void)as_listener;
 	struct tide_port *p = tide_port_get(st, port, false);
 	if (!p)
 		return false;
@@ -176,7 +179,7 @@ static bool bind_conflict(struct tide_stack *st, struct tide_sock *sk, uint32_t 
 			continue;
 		if (sk->reuseport && o->reuseport)
 			continue;
-		if (sk->reuseaddr && o->reuseaddr && !o->listening && !as_listener)
+		if (sk->reuseaddr && o->reuseaddr && !o->listening)
 			continue;
 		return true;
 	}
@@ -450,10 +453,8 @@ ssize_t tide_send(tide_stack *st, int fd, const void *buf, size_t len, int flags
 		int e = take_error(sk);
 		return fail(e ? e : EPIPE);
 	}
-	if (sk->connecting) {
-		sk->connecting = false;
-		sk->connected = true;
-	}
+	/* Like Linux's tcp_sendmsg, sending leaves SS_CONNECTING alone: the
+	 * next connect() still reports the completion once (returns 0). */
 	if (len == 0)
 		return 0;
 	if (!buf)
@@ -475,10 +476,10 @@ ssize_t tide_recv(tide_stack *st, int fd, void *buf, size_t len, int flags)
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
+	if (sk->listening)
+		return fail(ENOTCONN); /* before MSG_OOB, as Linux's tcp_recvmsg */
 	if (flags & MSG_OOB)
 		return fail(EINVAL); /* tide keeps no urgent data */
-	if (sk->listening)
-		return fail(ENOTCONN);
 	struct tcp_conn *c = sk->conn;
 	if (c && c->rcvq.len) {
 		if (len == 0)
@@ -645,7 +646,8 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 			return fail(e);
 		switch (name) {
 		case SO_RCVBUF: {
-			int64_t x = v < 0 ? 0 : v;
+			/* Linux compares as unsigned: a negative size means the max */
+			int64_t x = (uint32_t)v;
 			if (x > st->set->core_rmem_max)
 				x = st->set->core_rmem_max;
 			x *= 2; /* Linux doubles it for bookkeeping overhead */
@@ -655,7 +657,7 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 			return 0;
 		}
 		case SO_SNDBUF: {
-			int64_t x = v < 0 ? 0 : v;
+			int64_t x = (uint32_t)v;
 			if (x > st->set->core_wmem_max)
 				x = st->set->core_wmem_max;
 			x *= 2;
@@ -773,6 +775,10 @@ static int fill_tcp_info(struct tide_sock *sk, void *val, socklen_t *len)
 	} else if (sk->listening) {
 		ti.tcpi_unacked = sk->acc_len;
 		ti.tcpi_sacked = (uint32_t)sk->backlog;
+	} else {
+		/* a fresh socket shows Linux's initial RTO and default MSS */
+		ti.tcpi_rto = (uint32_t)sk->st->set->tcp_rto_initial_ms * 1000u;
+		ti.tcpi_snd_mss = 536;
 	}
 	socklen_t n = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
 	memcpy(val, &ti, n);
@@ -828,7 +834,7 @@ int tide_getsockopt(tide_stack *st, int fd, int level, int name, void *val, sock
 		}
 		return e ? fail(e) : 0;
 	}
-	return fail(ENOPROTOOPT);
+	return fail(EOPNOTSUPP); /* Linux 6.x's ip_getsockopt for an unknown level */
 }
 
 int tide_getsockname(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len)

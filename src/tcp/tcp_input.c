@@ -53,6 +53,15 @@ static bool oow_rate_limited(struct tcp_conn *c, const struct tide_tcp *th)
 	return false;
 }
 
+/* Linux's tcp_reset_check: after the peer's FIN, a RST carrying the FIN's
+ * own number (RCV.NXT - 1) is taken as exact. */
+static bool rst_at_fin(const struct tcp_conn *c, const struct tide_tcp *th)
+{
+	return c->fin_rcvd && th->seq == c->rcv_nxt - 1 &&
+	       (c->state == TIDE_TCP_CLOSE_WAIT || c->state == TIDE_TCP_LAST_ACK ||
+		c->state == TIDE_TCP_CLOSING);
+}
+
 /* RFC 5961 §7: Linux sends a challenge ACK at most once per 500 ms per
  * connection, sharing the out-of-window limit's clock (it also has a
  * host-wide limit, off by default since 6.0). */
@@ -156,6 +165,7 @@ static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const st
 	c->snd_wl1 = th->seq;
 	c->snd_wl2 = th->ack;
 	if (ack_ok) {
+		c->bytes_acked += th->ack - c->snd_una; /* our SYN */
 		c->snd_una = th->ack;
 		if (c->rtt_timing && c->retransmits == 0)
 			tide_tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_time));
@@ -199,6 +209,7 @@ static void ack_advance(struct tcp_conn *c, uint32_t ack)
 	if (data_acked > c->sndq.len)
 		data_acked = c->sndq.len;
 	tide_ring_drop(&c->sndq, data_acked);
+	c->bytes_acked += acked;
 	c->snd_una = ack;
 	if (tide_seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
@@ -390,11 +401,19 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	uint32_t slen = seg_len(th);
 	uint32_t end = th->seq + slen;
 
+	/* Neither ACK, SYN nor RST: Linux drops it before any other check,
+	 * without an answer even when it is outside the window. */
+	if (!(f & (TIDE_TCP_ACK | TIDE_TCP_SYN | TIDE_TCP_RST))) {
+		TIDE_INC(st, DropTcpFlags);
+		return -(int)TIDE_MIB_DropTcpFlags;
+	}
+
 	c->last_rcv = st->now;
 
-	/* PAWS (RFC 7323 §5): a segment older than the last one seen. */
+	/* PAWS (RFC 7323 §5): a segment older than the last one seen, by more
+	 * than Linux's one tick of tolerance (TCP_PAWS_WINDOW). */
 	if (c->ts_ok && (th->opts.present & TIDE_OPT_TS) && !(f & TIDE_TCP_RST) &&
-	    (int32_t)(th->opts.tsval - c->ts_recent) < 0 &&
+	    (int32_t)(th->opts.tsval - c->ts_recent) < -1 &&
 	    st->now - c->ts_recent_stamp < TIDE_SEC(24 * 24 * 3600)) {
 		TIDE_INC(st, PAWSEstab);
 		if (!oow_rate_limited(c, th))
@@ -407,11 +426,17 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	if (tide_seq_lt(end, c->rcv_wup) || tide_seq_gt(th->seq, c->rcv_nxt + c->rcv_wnd)) {
 		if (!(f & TIDE_TCP_RST)) {
 			if (f & TIDE_TCP_SYN) {
+				if (c->state == TIDE_TCP_ESTABLISHED)
+					TIDE_INC(st, InErrs); /* as in step 4 */
 				TIDE_INC(st, TCPSYNChallenge);
 				send_challenge_ack(c);
 			} else if (!oow_rate_limited(c, th)) {
 				tide_tcp_send_ack(c);
 			}
+		} else if (rst_at_fin(c, th)) {
+			/* left of the window once the FIN is ACKed */
+			tide_tcp_reset_conn(c, 0);
+			return 0;
 		}
 		TIDE_INC(st, DropTcpSequence);
 		return -(int)TIDE_MIB_DropTcpSequence;
@@ -420,12 +445,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	/* 2: RST. Only an exact match resets (RFC 5961 §3.2); an in-window
 	 * one gets a challenge ACK. */
 	if (f & TIDE_TCP_RST) {
-		bool exact = th->seq == c->rcv_nxt;
-		if (!exact && c->fin_rcvd && th->seq == c->rcv_nxt - 1 &&
-		    (c->state == TIDE_TCP_CLOSE_WAIT || c->state == TIDE_TCP_LAST_ACK ||
-		     c->state == TIDE_TCP_CLOSING))
-			exact = true;
-		if (exact) {
+		if (th->seq == c->rcv_nxt || rst_at_fin(c, th)) {
 			tide_tcp_reset_conn(c, 0);
 			return 0;
 		}
@@ -482,15 +502,20 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 			tide_sock_wakeup(c->sk);
 	}
 	if (tide_seq_gt(th->ack, c->snd_max)) {
-		/* ACKs data never sent (RFC 9293; RFC 5961 §5.2) */
+		/* ACKs data never sent: RFC 9293 and RFC 5961 §5.2 want an ACK;
+		 * Linux drops it silently in ESTABLISHED (tcp_ack's
+		 * ACK_UNSENT_DATA) and challenges it in the other states. */
 		if (c->state != TIDE_TCP_ESTABLISHED)
 			send_challenge_ack(c);
-		else if (!oow_rate_limited(c, th))
-			tide_tcp_send_ack(c);
 		TIDE_INC(st, DropTcpAck);
 		return -(int)TIDE_MIB_DropTcpAck;
 	}
-	if (tide_seq_lt(th->ack, c->snd_una - (c->max_window ? c->max_window : 65535))) {
+	/* Linux clamps the window to the bytes acknowledged so far: an ACK
+	 * never covers bytes that were not sent. */
+	uint32_t old_wnd = c->max_window ? c->max_window : 65535;
+	if (c->bytes_acked < old_wnd)
+		old_wnd = (uint32_t)c->bytes_acked;
+	if (tide_seq_lt(th->ack, c->snd_una - old_wnd)) {
 		send_challenge_ack(c); /* too old to be real (RFC 5961 §5.2) */
 		TIDE_INC(st, DropTcpAck);
 		return -(int)TIDE_MIB_DropTcpAck;
