@@ -208,6 +208,7 @@ static void ack_advance(struct tcp_conn *c, uint32_t ack)
 		data_acked--; /* the FIN */
 	if (data_acked > c->sndq.len)
 		data_acked = c->sndq.len;
+	bool was_writable = c->sk && (tide_sock_poll_mask(c->sk) & EPOLLOUT);
 	tide_ring_drop(&c->sndq, data_acked);
 	c->bytes_acked += acked;
 	c->snd_una = ack;
@@ -241,7 +242,10 @@ static void ack_advance(struct tcp_conn *c, uint32_t ack)
 		c->retrans_stamp = st->now;
 		tide_tcp_rearm_rexmit(c);
 	}
-	if (c->sk && data_acked)
+	/* Like Linux's sk_stream_write_space: wake writers only when the
+	 * socket was short of space and is writable again (no new EPOLLET
+	 * edge for an ACK of a socket that stayed writable). */
+	if (c->sk && data_acked && !was_writable && (tide_sock_poll_mask(c->sk) & EPOLLOUT))
 		tide_sock_wakeup(c->sk);
 }
 
