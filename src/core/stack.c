@@ -141,6 +141,8 @@ void tide_notify_state(struct tide_stack *st, const struct tide_conn_id *id, int
 		st->cfg.on_state(st->cfg.state_ctx, id, old_state, new_state, st->now);
 }
 
+static void run_timers(tide_stack *st, tide_time now);
+
 static bool bad_source(uint32_t a)
 {
 	/* 0.0.0.0/8, 127/8 from the wire, multicast, limited broadcast */
@@ -149,8 +151,12 @@ static bool bad_source(uint32_t a)
 
 int tide_stack_input(tide_stack *st, const uint8_t *pkt, size_t len, tide_time now)
 {
+	/* Timers due strictly before the packet run first; those due at the
+	 * same instant run after it (the packet was there first). */
 	if (now > st->now)
-		tide_stack_advance(st, now);
+		run_timers(st, now - 1);
+	if (now > st->now)
+		st->now = now;
 	TIDE_INC(st, IpInReceives);
 	struct tide_ipv4 ip;
 	enum tide_wire_err e = tide_ipv4_parse(pkt, len, &ip);
@@ -210,10 +216,8 @@ int tide_stack_input(tide_stack *st, const uint8_t *pkt, size_t len, tide_time n
 	return tide_tcp_input(st, &ip, &th);
 }
 
-void tide_stack_advance(tide_stack *st, tide_time now)
+static void run_timers(tide_stack *st, tide_time now)
 {
-	if (now < st->now)
-		return; /* time never runs backwards */
 	for (;;) {
 		struct tide_timer *t = tide_heap_top(&st->timers);
 		tide_time tw_at = tide_tw_next(st);
@@ -231,6 +235,15 @@ void tide_stack_advance(tide_stack *st, tide_time now)
 		else
 			tide_tcp_req_timer(st, TIDE_CONTAINER_OF(t, struct tcp_req, timer));
 	}
+	if (now > st->now)
+		st->now = now;
+}
+
+void tide_stack_advance(tide_stack *st, tide_time now)
+{
+	if (now < st->now)
+		return; /* time never runs backwards */
+	run_timers(st, now);
 	st->now = now;
 }
 

@@ -127,6 +127,7 @@ struct tide_ring {
 struct tcp_ofo {
 	struct tcp_ofo *next;
 	uint32_t seq, len;
+	uint32_t stamp;            /* arrival rank: SACK blocks go newest first */
 	bool fin;
 	uint8_t data[];
 };
@@ -167,6 +168,7 @@ struct tcp_conn {
 
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t max_window;
+	uint32_t snd_sml;          /* end of the last sub-MSS segment sent (Minshall's Nagle) */
 	uint64_t bytes_acked;      /* SYN and data acknowledged so far (Linux's) */
 	uint32_t irs, rcv_nxt, rcv_wnd, rcv_adv, rcv_wup, rcv_wnd_clamp;
 	uint32_t fin_seq;          /* sequence number of our FIN */
@@ -215,6 +217,7 @@ struct tcp_req {
 	uint8_t retransmits;
 	bool ts_ok, sack_ok, ws_ok;
 	bool acked;                /* final ACK came while the accept queue was full */
+	bool resent;               /* a SYN-ACK went again (Karn: no RTT sample from it) */
 	tide_time created;
 };
 
@@ -331,6 +334,7 @@ void tide_tcp_reset_conn(struct tcp_conn *c, int err);
 void tide_tcp_timers_update(struct tcp_conn *c);
 void tide_tcp_timer_fire(struct tcp_conn *c);
 void tide_tcp_output(struct tcp_conn *c);
+void tide_tcp_write_wakeup(struct tcp_conn *c);
 void tide_tcp_send_ack(struct tcp_conn *c);
 void tide_tcp_send_syn(struct tcp_conn *c, bool with_ack);
 void tide_tcp_send_active_reset(struct tcp_conn *c);

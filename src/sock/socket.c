@@ -761,7 +761,11 @@ static int fill_tcp_info(struct tide_sock *sk, void *val, socklen_t *len)
 			ti.tcpi_snd_wscale = c->snd_wscale & 0xf;
 			ti.tcpi_rcv_wscale = c->rcv_wscale & 0xf;
 		}
-		ti.tcpi_rto = c->rto_us;
+		/* Linux's icsk_rto: doubled on every RTO expiry (not by
+		 * zero-window probes) until a valid RTT sample */
+		uint64_t rto = c->rexmit_is_probe ? c->rto_us : (uint64_t)c->rto_us << c->backoff;
+		uint64_t rto_max = (uint64_t)sk->st->set->tcp_rto_max_ms * 1000u;
+		ti.tcpi_rto = (uint32_t)(rto < rto_max ? rto : rto_max);
 		ti.tcpi_snd_mss = c->mss;
 		ti.tcpi_rcv_mss = c->rcv_mss;
 		ti.tcpi_unacked = c->snd_max != c->snd_una ? 1 : 0;

@@ -129,6 +129,21 @@ static void update_window(struct tcp_conn *c, const struct tide_tcp *th)
 	}
 }
 
+/* Linux's fallback RTT sample (tcp_ack_update_rtt): when Karn's rule
+ * forbids timing acknowledged data that was retransmitted, the echoed
+ * timestamp still measures the last transmission (ms granularity, at
+ * least 1 ms). Returns true if a sample was taken. */
+static bool ts_rtt_sample(struct tcp_conn *c, const struct tide_tcp *th)
+{
+	if (!c->ts_ok || !(th->opts.present & TIDE_OPT_TS) || !th->opts.tsecr)
+		return false;
+	uint32_t ms = tide_tcp_tsval(c) - th->opts.tsecr;
+	if (ms >= INT32_MAX / 1000)
+		return false;
+	tide_tcp_rtt_sample(c, (ms ? ms : 1) * 1000u);
+	return true;
+}
+
 /* ---- SYN_SENT (RFC 9293 §3.10.7.3) ---- */
 static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const struct tide_tcp *th)
 {
@@ -169,6 +184,14 @@ static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const st
 		c->snd_una = th->ack;
 		if (c->rtt_timing && c->retransmits == 0)
 			tide_tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_time));
+		else if (!ts_rtt_sample(c, th) && c->srtt_us == 0) {
+			/* RFC 6298 5.7: no sample from the handshake (a
+			 * retransmitted SYN, no timestamps): Linux falls back
+			 * to a 3 s RTO (TCP_TIMEOUT_FALLBACK; tcpi_rttvar
+			 * then shows a quarter of it). */
+			c->rto_us = 3000000u;
+			c->rttvar_us = 750000u;
+		}
 		c->rtt_timing = false;
 		c->retransmits = 0;
 		c->backoff = 0;
@@ -197,7 +220,7 @@ static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const st
 
 /* Takes newly acknowledged bytes out of the send queue, samples the RTT and
  * grows the congestion window. */
-static void ack_advance(struct tcp_conn *c, uint32_t ack)
+static void ack_advance(struct tcp_conn *c, uint32_t ack, const struct tide_tcp *th)
 {
 	struct tide_stack *st = c->st;
 	uint32_t acked = ack - c->snd_una;
@@ -214,11 +237,16 @@ static void ack_advance(struct tcp_conn *c, uint32_t ack)
 	c->snd_una = ack;
 	if (tide_seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
+	bool sampled = false;
 	if (c->rtt_timing && tide_seq_ge(ack, c->rtt_seq)) {
-		if (c->retransmits == 0)
+		if (c->retransmits == 0) {
 			tide_tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_time));
+			sampled = true;
+		}
 		c->rtt_timing = false;
 	}
+	if (!sampled && c->retransmits)
+		sampled = ts_rtt_sample(c, th);
 	if (c->in_recovery) {
 		if (tide_seq_ge(ack, c->recover)) {
 			c->in_recovery = false;
@@ -232,8 +260,11 @@ static void ack_advance(struct tcp_conn *c, uint32_t ack)
 		uint32_t inc = (uint32_t)((uint64_t)c->mss * c->mss / (c->cwnd ? c->cwnd : 1));
 		c->cwnd += inc ? inc : 1;
 	}
+	/* RFC 6298 5.7 and Karn: the backed-off RTO stays until a valid RTT
+	 * sample; the ACK of data sent once would give Linux one. */
+	if (sampled || !c->retransmits)
+		c->backoff = 0;
 	c->retransmits = 0;
-	c->backoff = 0;
 	c->probes_out = 0;
 	c->dupacks = 0;
 	if (c->snd_una == c->snd_max) {
@@ -261,6 +292,17 @@ static void fast_retransmit(struct tcp_conn *c)
 }
 
 /* ---- data and the out-of-order queue ---- */
+
+/* Bytes the receive queues may hold. The window we announced is a promise:
+ * rounded up to the scale unit and never moved left, its right edge can lie
+ * beyond rcvbuf, and data up to it is taken (Linux's memory accounting has
+ * that slack). */
+static uint32_t rcv_space_cap(const struct tcp_conn *c)
+{
+	uint32_t cap = c->rcvq.len + (tide_seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
+	return cap > (uint32_t)c->rcvbuf ? cap : (uint32_t)c->rcvbuf;
+}
+
 static void ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len, bool fin)
 {
 	struct tcp_ofo **pp = &c->ofo;
@@ -268,7 +310,7 @@ static void ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, ui
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->seq == seq && (*pp)->len >= len && ((*pp)->fin || !fin))
 		return; /* a duplicate of what we hold */
-	if ((int64_t)c->rcvbuf - c->rcvq.len - c->ofo_bytes < (int64_t)len) {
+	if ((int64_t)rcv_space_cap(c) - c->rcvq.len - c->ofo_bytes < (int64_t)len) {
 		TIDE_INC(c->st, TCPOFODrop);
 		return;
 	}
@@ -280,6 +322,10 @@ static void ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, ui
 	o->seq = seq;
 	o->len = len;
 	o->fin = fin;
+	o->stamp = 1;
+	for (struct tcp_ofo *q = c->ofo; q; q = q->next)
+		if (q->stamp >= o->stamp)
+			o->stamp = q->stamp + 1;
 	memcpy(o->data, data, len);
 	o->next = *pp;
 	*pp = o;
@@ -293,7 +339,7 @@ static bool queue_in_order(struct tcp_conn *c, const uint8_t *data, uint32_t len
 {
 	if (!len)
 		return true;
-	if (tide_ring_reserve(&c->rcvq, (uint32_t)c->rcvbuf) != 0)
+	if (tide_ring_reserve(&c->rcvq, rcv_space_cap(c)) != 0)
 		return false;
 	uint32_t n = tide_ring_write(&c->rcvq, data, len);
 	c->rcv_nxt += n;
@@ -378,21 +424,38 @@ enum ack_now { ACK_NONE, ACK_DELAYED, ACK_NOW };
 static enum ack_now data_ack_policy(struct tcp_conn *c, uint32_t len)
 {
 	struct tide_stack *st = c->st;
-	if (c->ato_us == 0) {
-		/* first data: start the delayed-ACK engine in quick mode */
-		c->ato_us = (uint32_t)st->set->tcp_delack_min_ms * 1000u;
-		uint32_t q = c->rcv_wnd / (2u * (c->rcv_mss ? c->rcv_mss : 536));
-		c->quick = (uint8_t)(q > 16 ? 16 : (q ? q : 2));
-	}
+	/* Linux measures the peer's segment size before it counts quick ACKs */
 	if (len > c->rcv_mss)
 		c->rcv_mss = (uint16_t)(len > c->mss ? c->mss : len);
+	bool first = c->ato_us == 0;
+	if (first || st->now - c->lrcvtime > c->rto_us) {
+		/* first data, or data after a silence longer than the RTO:
+		 * quick ACKs, as many as half the window holds segments
+		 * (Linux's tcp_incr_quickack) */
+		if (first)
+			c->ato_us = (uint32_t)st->set->tcp_delack_min_ms * 1000u;
+		uint32_t q = c->rcv_wnd / (2u * (c->rcv_mss ? c->rcv_mss : 536));
+		q = q > 16 ? 16 : (q ? q : 2);
+		if (q > c->quick)
+			c->quick = (uint8_t)q;
+	}
 	c->lrcvtime = st->now;
 	c->segs_unacked++;
 	if (c->quick && !c->pingpong) {
 		c->quick--;
 		return ACK_NOW;
 	}
-	if (c->segs_unacked >= 2 && len >= c->rcv_mss)
+	/* More than a full segment unacknowledged, and the window we would
+	 * announce now (aligned up, as select_window does) no smaller than
+	 * the last: ACK at once (Linux's __tcp_ack_snd_check; for a shrinking
+	 * window the reader's recv() sends the update instead). */
+	int64_t free_space = (int64_t)c->rcvbuf - c->rcvq.len - c->ofo_bytes;
+	uint32_t win = free_space < 0 ? 0 : (uint32_t)free_space;
+	if (win > c->rcv_wnd_clamp)
+		win = c->rcv_wnd_clamp;
+	uint32_t gran = 1u << c->rcv_wscale;
+	win = (win + gran - 1) & ~(gran - 1);
+	if (c->rcv_nxt - c->rcv_wup > c->rcv_mss && win >= c->rcv_wnd)
 		return ACK_NOW;
 	return ACK_DELAYED;
 }
@@ -528,7 +591,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	bool fin_acked_now = false;
 	if (tide_seq_gt(th->ack, c->snd_una)) {
 		bool fin_was_unacked = c->fin_sent && !tide_seq_gt(c->snd_una, c->fin_seq);
-		ack_advance(c, th->ack);
+		ack_advance(c, th->ack, th);
 		if (fin_was_unacked && tide_seq_gt(th->ack, c->fin_seq))
 			fin_acked_now = true;
 	} else if (th->ack == c->snd_una && th->payload_len == 0 && !(f & TIDE_TCP_FIN) &&
@@ -540,6 +603,19 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 			c->cwnd += c->mss;
 	}
 	update_window(c, th);
+	if (!tide_seq_lt(th->ack, c->snd_una)) {
+		/* Any acceptable ACK shows the peer alive: unanswered probes
+		 * start over (Linux's tcp_ack; RFC 1122 4.2.2.17: a zero
+		 * window stays open as long as the receiver answers). An ACK
+		 * that leaves the window shut re-arms the probe timer from
+		 * now (Linux's tcp_ack_probe). */
+		c->probes_out = 0;
+		if (c->rexmit_is_probe && c->t_rexmit != TIDE_TIME_NEVER && c->snd_wnd == 0 &&
+		    c->snd_una == c->snd_max) {
+			tide_tcp_rearm_rexmit(c);
+			c->rexmit_is_probe = true;
+		}
+	}
 	update_ts_recent(c, th);
 
 	bool our_fin_acked = c->fin_sent && tide_seq_gt(c->snd_una, c->fin_seq);

@@ -152,6 +152,7 @@ void tide_tcp_req_input(struct tide_stack *st, struct tcp_req *rq, const struct 
 	struct tide_sock *lsk = rq->listener;
 	if ((f & (TIDE_TCP_SYN | TIDE_TCP_ACK | TIDE_TCP_RST)) == TIDE_TCP_SYN && th->seq == rq->irs) {
 		/* the peer did not hear our SYN-ACK: say it again */
+		rq->resent = true;
 		send_synack(st, rq);
 		req_timers(st, rq, st->now + synack_timeout(st, rq->retransmits));
 		return;
@@ -220,8 +221,19 @@ void tide_tcp_req_input(struct tide_stack *st, struct tcp_req *rq, const struct 
 	c->sndbuf = lsk->sndbuf;
 	c->rcvbuf = lsk->rcvbuf;
 	tide_tcp_set_mss(c);
-	if (rq->retransmits == 0)
+	if (rq->retransmits == 0 && !rq->resent) {
 		tide_tcp_rtt_sample(c, (uint32_t)(st->now - rq->created));
+	} else if (c->ts_ok && (th->opts.present & TIDE_OPT_TS) && th->opts.tsecr &&
+		   tide_tcp_tsval(c) - th->opts.tsecr < INT32_MAX / 1000) {
+		/* Karn: a resent SYN-ACK is timed by its echoed timestamp
+		 * (Linux's tcp_ack_update_rtt; 1 ms granularity, at least 1) */
+		uint32_t ms = tide_tcp_tsval(c) - th->opts.tsecr;
+		tide_tcp_rtt_sample(c, (ms ? ms : 1) * 1000u);
+	} else {
+		/* RFC 6298 5.7: no sample; Linux's 3 s TCP_TIMEOUT_FALLBACK */
+		c->rto_us = 3000000u;
+		c->rttvar_us = 750000u;
+	}
 	c->state = TIDE_TCP_SYN_RECV; /* reported when the request was made */
 	c->state_since = rq->created;
 	c->listener = lsk;

@@ -27,6 +27,11 @@ static void xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint16_t windo
 		TIDE_INC(st, RetransSegs);
 	if (flags & TIDE_TCP_RST)
 		TIDE_INC(st, OutRsts);
+	/* Data sent within the ACK timeout of the last data received is a
+	 * reply: the exchange is interactive and our ACKs may wait for the
+	 * next reply (Linux's tcp_event_data_sent, tcp_pingpong_thresh 1). */
+	if (len && st->now - c->lrcvtime < c->ato_us)
+		c->pingpong = true;
 	if (flags & TIDE_TCP_ACK) {
 		/* Every segment carrying an ACK settles what we owed. */
 		c->ack_pending = false;
@@ -53,16 +58,38 @@ static void sack_opts(struct tcp_conn *c, struct tide_tcp_opts *o)
 {
 	if (!c->sack_ok || !c->ofo)
 		return;
-	unsigned max = c->ts_ok ? 3 : 4, n = 0;
-	for (struct tcp_ofo *q = c->ofo; q && n < max; q = q->next) {
+	/* The runs of contiguous queued data, each ranked by its newest
+	 * segment (the first 32 runs; more is beyond any real queue). */
+	struct { uint32_t l, r, stamp; } b[32];
+	unsigned nb = 0;
+	for (struct tcp_ofo *q = c->ofo; q; q = q->next) {
 		uint32_t l = q->seq, r = q->seq + q->len + (q->fin ? 1 : 0);
-		if (n && o->sack[n - 1].right == l) {
-			o->sack[n - 1].right = r;
+		if (nb && tide_seq_le(l, b[nb - 1].r)) {
+			if (tide_seq_gt(r, b[nb - 1].r))
+				b[nb - 1].r = r;
+			if (q->stamp > b[nb - 1].stamp)
+				b[nb - 1].stamp = q->stamp;
 			continue;
 		}
-		o->sack[n].left = l;
-		o->sack[n].right = r;
-		n++;
+		if (nb == 32)
+			break;
+		b[nb].l = l;
+		b[nb].r = r;
+		b[nb].stamp = q->stamp;
+		nb++;
+	}
+	/* RFC 2018 4: the block with the segment that triggered this ACK
+	 * first, then the others from the most recently changed, as Linux
+	 * keeps them */
+	unsigned max = c->ts_ok ? 3 : 4, n = 0;
+	for (; n < max && n < nb; n++) {
+		unsigned best = n;
+		for (unsigned k = n + 1; k < nb; k++)
+			if (b[k].stamp > b[best].stamp)
+				best = k;
+		o->sack[n].left = b[best].l;
+		o->sack[n].right = b[best].r;
+		b[best] = b[n];
 	}
 	o->nsack = (uint8_t)n;
 	if (n)
@@ -185,12 +212,28 @@ static bool may_send_data(const struct tcp_conn *c)
 	}
 }
 
+static void output(struct tcp_conn *c, bool wakeup);
+
 /* Sends what the windows and Nagle allow, attaching the FIN to the last
  * data segment when the application has closed (as Linux does). */
 void tide_tcp_output(struct tcp_conn *c)
 {
+	output(c, false);
+}
+
+/* The persist timer found a window too small for the next segment: send
+ * what fits, one segment (Linux's tcp_write_wakeup). */
+void tide_tcp_write_wakeup(struct tcp_conn *c)
+{
+	output(c, true);
+}
+
+static void output(struct tcp_conn *c, bool wakeup)
+{
 	if (!may_send_data(c))
 		return;
+	if (c->snd_una == c->snd_max)
+		c->snd_sml = c->snd_una; /* nothing in flight, small or not */
 	for (;;) {
 		uint32_t start = data_start(c);
 		uint32_t off = c->snd_nxt - start;
@@ -208,20 +251,24 @@ void tide_tcp_output(struct tcp_conn *c)
 		if (len > usable)
 			len = usable;
 		bool fin = c->fin_queued && off + len == c->sndq.len;
-		if (len == 0 && !fin) {
-			if (avail && c->snd_wnd == 0 && inflight == 0 && c->t_rexmit == TIDE_TIME_NEVER) {
-				/* zero window: probe it (persist timer) */
+		if ((len == 0 && !fin) ||
+		    (len < (avail < c->mss ? avail : c->mss) && !(wakeup && len > 0))) {
+			/* Sender SWS avoidance (RFC 1122 4.2.3.4, Linux's
+			 * tcp_snd_wnd_test): a segment goes only when a full one,
+			 * or all that is queued, fits. With nothing in flight
+			 * the persist timer probes a zero window, or fills a
+			 * small one (tide_tcp_write_wakeup). */
+			if (avail && inflight == 0 && c->t_rexmit == TIDE_TIME_NEVER) {
 				tide_tcp_rearm_rexmit(c);
 				c->rexmit_is_probe = true;
 			}
 			break;
 		}
-		if (len < avail && len < c->mss && inflight > 0)
-			break; /* sender-side silly window avoidance: wait for the window */
-		if (len > 0 && len < c->mss && len == avail && !fin && !c->nodelay && inflight > 0)
-			break; /* Nagle: one small segment in flight at a time */
+		if (len > 0 && len < c->mss && len == avail && !fin && !c->nodelay && !wakeup &&
+		    tide_seq_gt(c->snd_sml, c->snd_una) && !tide_seq_gt(c->snd_sml, c->snd_nxt))
+			break; /* Nagle (Minshall's, as Linux): one small segment in flight at a time */
 		uint8_t flags = TIDE_TCP_ACK;
-		if (len && off + len == c->sndq.len)
+		if (len && (off + len == c->sndq.len || wakeup))
 			flags |= TIDE_TCP_PSH;
 		if (fin)
 			flags |= TIDE_TCP_FIN;
@@ -233,6 +280,8 @@ void tide_tcp_output(struct tcp_conn *c)
 			c->retrans_stamp = c->st->now; /* the head's first transmission */
 		xmit(c, seq, flags, select_window(c), &o, off, len);
 		c->snd_nxt = seq + len + (fin ? 1 : 0);
+		if (len < c->mss)
+			c->snd_sml = c->snd_nxt;
 		if (fin) {
 			c->fin_sent = true;
 			c->fin_seq = seq + len;
@@ -245,7 +294,7 @@ void tide_tcp_output(struct tcp_conn *c)
 		c->snd_max = tide_seq_max(c->snd_max, c->snd_nxt);
 		if (c->t_rexmit == TIDE_TIME_NEVER || c->rexmit_is_probe)
 			tide_tcp_rearm_rexmit(c);
-		if (fin)
+		if (fin || wakeup)
 			break;
 	}
 }

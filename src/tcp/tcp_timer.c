@@ -83,9 +83,10 @@ static bool probe_timer(struct tcp_conn *c)
 {
 	struct tide_stack *st = c->st;
 	if (c->snd_wnd != 0 || c->sndq.len == 0) {
+		/* the window opened, too little for a full segment */
 		c->backoff = 0;
 		c->probes_out = 0;
-		tide_tcp_output(c);
+		tide_tcp_write_wakeup(c);
 		return false;
 	}
 	int max_probes = st->set->tcp_retries2;
