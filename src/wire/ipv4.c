@@ -1,32 +1,8 @@
 /* IPv4 header parsing and building (RFC 791). */
 #include "tide/wire.h"
+#include "bytes.h"
 
 #include <string.h>
-
-/* Byte-wise so that any alignment of the caller's buffer is fine. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 #define IP_DF 0x4000u
 #define IP_MF 0x2000u
@@ -48,7 +24,7 @@ enum tide_wire_err tide_ipv4_parse(const uint8_t *pkt, size_t len, struct tide_i
 		return TIDE_WIRE_IP_HEADER_LENGTH;
 	if (hlen > len)
 		return TIDE_WIRE_IP_TRUNCATED;
-	total = get16(pkt + 2);
+	total = tide_get16(pkt + 2);
 	/* Trailing bytes past total_len are link-layer padding (Ethernet pads
 	 * short frames), so only a shorter buffer is an error. */
 	if (total < hlen || total > len)
@@ -56,19 +32,19 @@ enum tide_wire_err tide_ipv4_parse(const uint8_t *pkt, size_t len, struct tide_i
 	if (tide_csum_fold(tide_csum_add(0, pkt, hlen)) != 0)
 		return TIDE_WIRE_IP_CHECKSUM;
 
-	frag = get16(pkt + 6);
+	frag = tide_get16(pkt + 6);
 	ip->header_len = (uint8_t)hlen;
 	ip->tos = pkt[1];
 	ip->total_len = (uint16_t)total;
-	ip->id = get16(pkt + 4);
+	ip->id = tide_get16(pkt + 4);
 	ip->df = (frag & IP_DF) != 0;
 	ip->mf = (frag & IP_MF) != 0;
 	ip->frag_offset = (uint16_t)(frag & IP_OFFSET_MASK);
 	ip->ttl = pkt[8];
 	ip->protocol = pkt[9];
-	ip->checksum = get16(pkt + 10);
-	ip->src = get32(pkt + 12);
-	ip->dst = get32(pkt + 16);
+	ip->checksum = tide_get16(pkt + 10);
+	ip->src = tide_get32(pkt + 12);
+	ip->dst = tide_get32(pkt + 16);
 	ip->payload = pkt + hlen;
 	ip->payload_len = total - hlen;
 	if (ip->mf || ip->frag_offset != 0)
@@ -88,14 +64,14 @@ size_t tide_ipv4_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
 		return 0;
 	buf[0] = 0x45;
 	buf[1] = 0;
-	put16(buf + 2, (uint16_t)total);
-	put16(buf + 4, id);
-	put16(buf + 6, df ? (uint16_t)IP_DF : 0);
+	tide_put16(buf + 2, (uint16_t)total);
+	tide_put16(buf + 4, id);
+	tide_put16(buf + 6, df ? (uint16_t)IP_DF : 0);
 	buf[8] = ttl;
 	buf[9] = protocol;
-	put16(buf + 10, 0);
-	put32(buf + 12, src);
-	put32(buf + 16, dst);
-	put16(buf + 10, tide_csum_fold(tide_csum_add(0, buf, TIDE_IPV4_HLEN)));
+	tide_put16(buf + 10, 0);
+	tide_put32(buf + 12, src);
+	tide_put32(buf + 16, dst);
+	tide_put16(buf + 10, tide_csum_fold(tide_csum_add(0, buf, TIDE_IPV4_HLEN)));
 	return TIDE_IPV4_HLEN;
 }

@@ -1,5 +1,6 @@
 /* Human-readable text for packets and parse errors, for traces and tests. */
 #include "tide/wire.h"
+#include "bytes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,11 +48,6 @@ static void out_printf(struct out *o, const char *fmt, ...)
 /* Option kinds, as in src/wire/tcp.c. */
 enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WSCALE = 3, OPT_SACK_OK = 4, OPT_SACK = 5, OPT_TS = 8 };
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Walks the raw bytes rather than the parsed view so that the line shows
  * the options in wire order, NOPs and unknown kinds included. Only called
  * on lists tide_tcp_parse_opts accepted, so lengths are known to be sane. */
@@ -90,12 +86,12 @@ static void print_opts(struct out *o, const uint8_t *p, size_t len)
 		case OPT_SACK:
 			out_printf(o, "sack %u ", (unsigned)((olen - 2) / 8));
 			for (k = i + 2; k + 8 <= i + olen; k += 8)
-				out_printf(o, "{%lu:%lu}", (unsigned long)get32(p + k),
-					   (unsigned long)get32(p + k + 4));
+				out_printf(o, "{%lu:%lu}", (unsigned long)tide_get32(p + k),
+					   (unsigned long)tide_get32(p + k + 4));
 			break;
 		case OPT_TS:
-			out_printf(o, "TS val %lu ecr %lu", (unsigned long)get32(p + i + 2),
-				   (unsigned long)get32(p + i + 6));
+			out_printf(o, "TS val %lu ecr %lu", (unsigned long)tide_get32(p + i + 2),
+				   (unsigned long)tide_get32(p + i + 6));
 			break;
 		default:
 			out_printf(o, "unknown-%u len %u", (unsigned)kind, (unsigned)olen);

@@ -1,31 +1,8 @@
 /* TCP header and option parsing and building (RFC 9293, RFC 7323, RFC 2018). */
 #include "tide/wire.h"
+#include "bytes.h"
 
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 enum {
 	OPT_EOL = 0,
@@ -73,7 +50,7 @@ enum tide_wire_err tide_tcp_parse_opts(const uint8_t *p, size_t len, struct tide
 		case OPT_MSS:
 			if (olen != OPTLEN_MSS)
 				return TIDE_WIRE_TCP_OPTION;
-			o->mss = get16(p + i + 2);
+			o->mss = tide_get16(p + i + 2);
 			o->present |= TIDE_OPT_MSS;
 			break;
 		case OPT_WSCALE:
@@ -90,8 +67,8 @@ enum tide_wire_err tide_tcp_parse_opts(const uint8_t *p, size_t len, struct tide
 		case OPT_TS:
 			if (olen != OPTLEN_TS)
 				return TIDE_WIRE_TCP_OPTION;
-			o->tsval = get32(p + i + 2);
-			o->tsecr = get32(p + i + 6);
+			o->tsval = tide_get32(p + i + 2);
+			o->tsecr = tide_get32(p + i + 6);
 			o->present |= TIDE_OPT_TS;
 			break;
 		case OPT_SACK: {
@@ -108,8 +85,8 @@ enum tide_wire_err tide_tcp_parse_opts(const uint8_t *p, size_t len, struct tide
 			for (k = 0; k < n; k++) {
 				const uint8_t *b = p + i + OPTLEN_SACK_BASE + k * OPTLEN_SACK_BLOCK;
 
-				o->sack[k].left = get32(b);
-				o->sack[k].right = get32(b + 4);
+				o->sack[k].left = tide_get32(b);
+				o->sack[k].right = tide_get32(b + 4);
 			}
 			o->nsack = (uint8_t)n;
 			o->present |= TIDE_OPT_SACK;
@@ -141,15 +118,15 @@ enum tide_wire_err tide_tcp_parse(const uint8_t *seg, size_t len, uint32_t src,
 	if (verify_csum && tide_tcp_checksum(src, dst, seg, len) != 0)
 		return TIDE_WIRE_TCP_CHECKSUM;
 
-	tcp->sport = get16(seg);
-	tcp->dport = get16(seg + 2);
-	tcp->seq = get32(seg + 4);
-	tcp->ack = get32(seg + 8);
+	tcp->sport = tide_get16(seg);
+	tcp->dport = tide_get16(seg + 2);
+	tcp->seq = tide_get32(seg + 4);
+	tcp->ack = tide_get32(seg + 8);
 	tcp->header_len = (uint8_t)hlen;
 	tcp->flags = seg[13];
-	tcp->window = get16(seg + 14);
-	tcp->checksum = get16(seg + 16);
-	tcp->urg = get16(seg + 18);
+	tcp->window = tide_get16(seg + 14);
+	tcp->checksum = tide_get16(seg + 16);
+	tcp->urg = tide_get16(seg + 18);
 	tcp->payload = seg + hlen;
 	tcp->payload_len = len - hlen;
 	return tide_tcp_parse_opts(seg + TIDE_TCP_HLEN, hlen - TIDE_TCP_HLEN, &tcp->opts);
@@ -220,8 +197,8 @@ size_t tide_tcp_build_opts(uint8_t *buf, size_t cap, const struct tide_tcp_opts 
 			p = word(p, OPT_SACK_OK, OPTLEN_SACK_OK, OPT_TS, OPTLEN_TS);
 		else
 			p = word(p, OPT_NOP, OPT_NOP, OPT_TS, OPTLEN_TS);
-		put32(p, o->tsval);
-		put32(p + 4, o->tsecr);
+		tide_put32(p, o->tsval);
+		tide_put32(p + 4, o->tsecr);
 		p += 8;
 	} else if (sack_ok) {
 		p = word(p, OPT_NOP, OPT_NOP, OPT_SACK_OK, OPTLEN_SACK_OK);
@@ -232,8 +209,8 @@ size_t tide_tcp_build_opts(uint8_t *buf, size_t cap, const struct tide_tcp_opts 
 		p = word(p, OPT_NOP, OPT_NOP, OPT_SACK,
 			 (uint8_t)(OPTLEN_SACK_BASE + nsack * OPTLEN_SACK_BLOCK));
 		for (k = 0; k < nsack; k++) {
-			put32(p, o->sack[k].left);
-			put32(p + 4, o->sack[k].right);
+			tide_put32(p, o->sack[k].left);
+			tide_put32(p + 4, o->sack[k].right);
 			p += 8;
 		}
 	}
@@ -257,17 +234,17 @@ size_t tide_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
 	/* The payload first, in case it overlaps the header's bytes. */
 	if (payload_len)
 		memmove(buf + hlen, payload, payload_len);
-	put16(buf, sport);
-	put16(buf + 2, dport);
-	put32(buf + 4, seq);
-	put32(buf + 8, ack);
+	tide_put16(buf, sport);
+	tide_put16(buf + 2, dport);
+	tide_put32(buf + 4, seq);
+	tide_put32(buf + 8, ack);
 	buf[12] = (uint8_t)(hlen / 4 << 4);
 	buf[13] = flags;
-	put16(buf + 14, window);
-	put16(buf + 16, 0);
-	put16(buf + 18, 0);
+	tide_put16(buf + 14, window);
+	tide_put16(buf + 16, 0);
+	tide_put16(buf + 18, 0);
 	memcpy(buf + TIDE_TCP_HLEN, optbuf, optlen);
-	put16(buf + 16, tide_tcp_checksum(src, dst, buf, hlen + payload_len));
+	tide_put16(buf + 16, tide_tcp_checksum(src, dst, buf, hlen + payload_len));
 	return hlen + payload_len;
 }
 

@@ -1,0 +1,32 @@
+/* Big-endian field access, byte by byte so that any alignment of the
+ * caller's buffer is fine (UBSan forbids unaligned pointer casts). */
+#ifndef TIDE_WIRE_BYTES_H
+#define TIDE_WIRE_BYTES_H
+
+#include <stdint.h>
+
+static inline uint16_t tide_get16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t tide_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void tide_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void tide_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+#endif
