@@ -74,40 +74,51 @@ typedef uint32_t (*tide_isn_fn)(void *ctx, const struct tide_conn_id *id,
 				tide_time now);
 
 /*
- * Runtime settings, spelled as Linux's sysctls (net.ipv4.<name>). Defaults
- * are Linux's (tide_config_init fills them). Times are in the units of the
- * sysctl (seconds, or milliseconds where the name says _ms).
+ * Runtime settings of one stack, named after Linux's sysctls
+ * (net.ipv4.<field>, net.core.<field>). Defaults are Linux's
+ * (tide_settings_default); <tide/settings.h> reads and writes them by name,
+ * checks ranges and loads "key = value" text. Times are in the units the
+ * name says (seconds unless _ms or _us).
  */
 struct tide_settings {
 	int tcp_syn_retries;          /* 6 */
+	int tcp_syn_linear_timeouts;  /* 4: first SYN retransmissions at a fixed 1 s */
 	int tcp_synack_retries;       /* 5 */
 	int tcp_retries2;             /* 15 */
 	int tcp_orphan_retries;       /* 0 (= 8 while the peer is alive) */
 	int tcp_fin_timeout;          /* 60 s */
-	int tcp_timewait_len;         /* 60 s: Linux's TCP_TIMEWAIT_LEN */
+	int tcp_timewait_len;         /* 60 s: Linux's compile-time TCP_TIMEWAIT_LEN */
 	int tcp_keepalive_time;       /* 7200 s */
 	int tcp_keepalive_intvl;      /* 75 s */
 	int tcp_keepalive_probes;     /* 9 */
-	int tcp_timestamps;           /* 1 */
+	int tcp_timestamps;           /* 1 (2: no random offset) */
 	int tcp_window_scaling;       /* 1 */
 	int tcp_sack;                 /* 1 */
+	int tcp_rmem_min;             /* 4096: tcp_rmem[0] */
 	int tcp_rmem_default;         /* 131072: tcp_rmem[1] */
+	int tcp_rmem_max;             /* 6291456: tcp_rmem[2], sets the window scale */
+	int tcp_wmem_min;             /* 4096: tcp_wmem[0] */
 	int tcp_wmem_default;         /* 16384: tcp_wmem[1] */
-	int tcp_rmem_max;             /* 6291456: tcp_rmem[2], sets wscale */
-	int somaxconn;                /* 4096 */
+	int tcp_wmem_max;             /* 4194304: tcp_wmem[2] */
+	int core_rmem_max;            /* 212992: net.core.rmem_max, caps SO_RCVBUF */
+	int core_wmem_max;            /* 212992: net.core.wmem_max, caps SO_SNDBUF */
+	int somaxconn;                /* 4096: net.core.somaxconn */
 	int tcp_max_syn_backlog;      /* 128 */
 	int tcp_abort_on_overflow;    /* 0 */
+	int tcp_syncookies;           /* 1 */
 	int tcp_max_tw_buckets;       /* 131072 */
+	int tcp_tw_reuse;             /* 2: loopback only */
+	int tcp_tw_reuse_delay;       /* 1000 ms */
 	int tcp_rfc1337;              /* 0 */
+	int tcp_max_orphans;          /* 131072 */
+	int tcp_invalid_ratelimit;    /* 500 ms */
 	int ip_local_port_range_lo;   /* 32768 */
 	int ip_local_port_range_hi;   /* 60999 */
 	int ip_default_ttl;           /* 64 */
 	int tcp_delack_min_ms;        /* 40: Linux's TCP_DELACK_MIN */
-	int tcp_rto_min_ms;           /* 200: Linux's TCP_RTO_MIN */
-	int tcp_rto_max_ms;           /* 120000: Linux's TCP_RTO_MAX */
+	int tcp_rto_min_ms;           /* 200: Linux's TCP_RTO_MIN (tcp_rto_min_us) */
+	int tcp_rto_max_ms;           /* 120000: Linux's TCP_RTO_MAX (tcp_rto_max_ms) */
 	int tcp_rto_initial_ms;       /* 1000: Linux's TCP_TIMEOUT_INIT */
-	int core_rmem_max;            /* 212992: net.core.rmem_max, caps SO_RCVBUF */
-	int core_wmem_max;            /* 212992: net.core.wmem_max, caps SO_SNDBUF */
 };
 
 struct tide_config {

@@ -4,40 +4,6 @@
 #include "stack_int.h"
 #include <stdlib.h>
 
-void tide_settings_default(struct tide_settings *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->tcp_syn_retries = 6;
-	s->tcp_synack_retries = 5;
-	s->tcp_retries2 = 15;
-	s->tcp_orphan_retries = 0;
-	s->tcp_fin_timeout = 60;
-	s->tcp_timewait_len = 60;
-	s->tcp_keepalive_time = 7200;
-	s->tcp_keepalive_intvl = 75;
-	s->tcp_keepalive_probes = 9;
-	s->tcp_timestamps = 1;
-	s->tcp_window_scaling = 1;
-	s->tcp_sack = 1;
-	s->tcp_rmem_default = 131072;
-	s->tcp_wmem_default = 16384;
-	s->tcp_rmem_max = 6291456;
-	s->somaxconn = 4096;
-	s->tcp_max_syn_backlog = 128;
-	s->tcp_abort_on_overflow = 0;
-	s->tcp_max_tw_buckets = 131072;
-	s->tcp_rfc1337 = 0;
-	s->ip_local_port_range_lo = 32768;
-	s->ip_local_port_range_hi = 60999;
-	s->ip_default_ttl = 64;
-	s->tcp_delack_min_ms = 40;
-	s->tcp_rto_min_ms = 200;
-	s->tcp_rto_max_ms = 120000;
-	s->tcp_rto_initial_ms = 1000;
-	s->core_rmem_max = 212992;
-	s->core_wmem_max = 212992;
-}
-
 void tide_config_init(struct tide_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

@@ -7,10 +7,10 @@
 #include "core/stack_int.h"
 #include <stdlib.h>
 
-/* Linux answers out-of-window pure ACKs at most this often per connection
- * (tcp_invalid_ratelimit), which breaks ACK loops between two confused
- * ends. */
-#define TIDE_OOW_RATELIMIT TIDE_MS(500)
+/* Linux answers out-of-window pure ACKs at most once per
+ * tcp_invalid_ratelimit per connection, which breaks ACK loops between two
+ * confused ends. */
+#define TIDE_OOW_RATELIMIT TIDE_MS(c->st->set->tcp_invalid_ratelimit)
 
 static uint32_t seg_len(const struct tide_tcp *th)
 {

@@ -32,7 +32,10 @@ static bool write_timeout(struct tcp_conn *c)
 	struct tide_stack *st = c->st;
 	bool expired;
 	if (c->state == TIDE_TCP_SYN_SENT || c->state == TIDE_TCP_SYN_RECV) {
-		expired = c->retransmits >= st->set->tcp_syn_retries;
+		int max = st->set->tcp_syn_retries;
+		if (c->state == TIDE_TCP_SYN_SENT)
+			max += st->set->tcp_syn_linear_timeouts;
+		expired = c->retransmits >= max;
 	} else {
 		int retry_until = st->set->tcp_retries2;
 		if (!c->sk) {
@@ -72,9 +75,12 @@ static bool retransmit_timer(struct tcp_conn *c)
 		c->snd_nxt = c->iss;
 	c->retransmits++;
 	tide_tcp_retransmit_head(c);
-	if (c->backoff < 30)
+	/* Linux 6.x keeps the first tcp_syn_linear_timeouts SYN
+	 * retransmissions at the initial RTO, then backs off. */
+	bool linear = c->state == TIDE_TCP_SYN_SENT &&
+		      c->retransmits <= st->set->tcp_syn_linear_timeouts;
+	if (!linear && c->backoff < 30)
 		c->backoff++;
-	(void)st;
 	tide_tcp_rearm_rexmit(c);
 	return false;
 }

@@ -9,6 +9,7 @@
 
 #define TH_IMPLEMENTATION /* call our own functions, not the location macros */
 #include "harness.h"
+#include <tide/settings.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -291,6 +292,13 @@ void th_init(struct th *h, const struct th_opts *o)
 		if (!o->linux_isn) {
 			cfg.isn = th_isn;
 			cfg.isn_ctx = n;
+		}
+		const char *text = i == 0 ? o->client_settings : o->server_settings;
+		if (text) {
+			char err[256];
+			if (tide_settings_apply_text(&cfg.settings, text, names[i], err,
+						     sizeof(err)) != 0)
+				fail_msg("th_init: %s", err);
 		}
 		if (o->tune)
 			o->tune(&cfg, i);

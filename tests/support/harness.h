@@ -81,6 +81,9 @@ struct th_opts {
 	/* 0: 100 and 300, RFC 793 section 3.5's example (an ISN of 0 can be
 	 * had from tune, with cfg->isn). */
 	uint32_t client_isn, server_isn;
+	/* Optional: settings text for each stack ("net.ipv4.tcp_fin_timeout
+	 * = 5\n..."), applied before tune; a wrong line fails the test. */
+	const char *client_settings, *server_settings;
 	/* Optional: adjust a stack's config; node is 0 (client) or 1 (server). */
 	void (*tune)(struct tide_config *cfg, int node);
 };
