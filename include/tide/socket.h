@@ -43,6 +43,25 @@ ssize_t tide_send(tide_stack *st, int fd, const void *buf, size_t len, int flags
 /* flags: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL (returns what is there). */
 ssize_t tide_recv(tide_stack *st, int fd, void *buf, size_t len, int flags);
 int tide_shutdown(tide_stack *st, int fd, int how);
+/*
+ * close(). Like Linux's: unread data makes it send RST (TCPAbortOnClose);
+ * SO_LINGER {1, 0} makes it abort the connection with RST (none in
+ * SYN_SENT, nor in CLOSING/LAST_ACK once everything was sent), skipping
+ * TIME_WAIT (Linux counts TCPAbortOnData there); otherwise the FIN
+ * handshake goes on without the application (an orphan; beyond
+ * net.ipv4.tcp_max_orphans orphans it is reset, TCPAbortOnMemory).
+ *
+ * SO_LINGER {1, N > 0}: Linux's close() blocks until the connection leaves
+ * FIN_WAIT_1, CLOSING and LAST_ACK (its FIN is acknowledged, or it ended)
+ * or N seconds pass, and then returns 0 either way: on timeout the
+ * connection simply goes on as an orphan (no RST). tide never blocks:
+ * tide_close returns 0 at once and the segments are exactly Linux's. A
+ * driver that emulates a blocking close waits, after tide_close, for the
+ * connection's on_state callback (struct tide_config) to report a state
+ * other than FIN_WAIT_1, CLOSING and LAST_ACK, or for N seconds of its
+ * clock, whichever comes first. A dying process never lingers (Linux's
+ * PF_EXITING), so tide_release_owner does not either.
+ */
 int tide_close(tide_stack *st, int fd);
 int tide_getsockopt(tide_stack *st, int fd, int level, int name, void *val, socklen_t *len);
 int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val, socklen_t len);
@@ -64,6 +83,23 @@ int tide_epoll_wait(tide_stack *st, int epfd, struct epoll_event *events, int ma
 
 /* The state of the connection behind fd (enum tide_tcp_state), or -1. */
 int tide_sock_state(tide_stack *st, int fd);
+
+/*
+ * Owners (LC-C12): a tag per descriptor standing for the process that
+ * holds it, so that a host simulation can let a process die.
+ * Every socket and epoll descriptor starts with owner 0; accept() gives the
+ * new socket its listener's owner. Returns 0, or -1 with EBADF.
+ */
+int tide_sock_set_owner(tide_stack *st, int fd, uint32_t owner);
+/*
+ * The process `owner` exits: every descriptor it owns is closed, in
+ * ascending order as Linux's exit does, each exactly as tide_close would
+ * (FIN, or RST when unread data is pending; a listener resets the
+ * connections it never accepted; SO_LINGER never waits). The connections
+ * then finish their close without any application, as orphans. Returns
+ * how many descriptors were closed.
+ */
+int tide_release_owner(tide_stack *st, uint32_t owner);
 
 #ifdef __cplusplus
 }

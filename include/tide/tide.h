@@ -173,9 +173,12 @@ struct tide_settings *tide_stack_settings(tide_stack *st);
 	X(TCPAbortOnData) X(TCPAbortOnClose) X(TCPAbortOnMemory) \
 	X(TCPAbortOnTimeout) X(TCPAbortOnLinger) X(TCPAbortFailed) \
 	X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) \
+	X(TCPReqQFullDoCookies) X(TCPReqQFullDrop) X(TCPDeferAcceptDrop) \
+	X(EmbryonicRsts) X(TSEcrRejected) \
 	X(DelayedACKs) X(TCPPureAcks) X(TCPHPAcks) X(TCPOFOQueue) X(TCPOFODrop) \
 	X(TCPRcvQDrop) X(TCPZeroWindowDrop) X(OutOfWindowIcmps) \
 	X(TCPSYNChallenge) X(TCPChallengeACK) X(PAWSEstab) X(TCPACKSkippedSynRecv) \
+	X(PAWSTimewait) X(TCPACKSkippedTimeWait) X(TCPACKSkippedFinWait2) \
 	X(DropIpTruncated) X(DropIpVersion) X(DropIpHeaderLength) \
 	X(DropIpTotalLength) X(DropIpChecksum) X(DropIpFragment) \
 	X(DropIpNotForUs) X(DropIpBadSource) X(DropIpProtocol) \

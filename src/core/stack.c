@@ -324,9 +324,9 @@ size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx)
 				ci.timer_at = r->timer.when;
 			} else {
 				struct tcp_tw *tw = TIDE_CONTAINER_OF(e, struct tcp_tw, h);
-				ci.state = TIDE_TCP_TIME_WAIT;
-				ci.timer_at = tw->expire;
-				ci.state_since = tw->expire - TIDE_SEC(st->set->tcp_timewait_len);
+				ci.state = tide_tw_state(tw); /* or FIN_WAIT_2 */
+				ci.timer_at = tide_tw_expiry(tw);
+				ci.state_since = tide_tw_state_since(st, tw);
 			}
 			fn(ctx, &ci);
 			n++;

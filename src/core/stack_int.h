@@ -82,6 +82,10 @@ struct tide_sock {
 	int so_error;              /* pending error, reported once */
 	int rcvbuf, sndbuf;        /* as getsockopt reports them */
 	int linger_onoff, linger_secs;
+	int linger2;               /* TCP_LINGER2 as Linux keeps it: -1, 0 (the sysctl) or seconds */
+	uint32_t user_timeout_ms;  /* TCP_USER_TIMEOUT */
+	int keepidle, keepintvl, keepcnt; /* TCP_KEEP*: 0 = the sysctl */
+	uint32_t owner;            /* tide_sock_set_owner (LC-C12) */
 	uint32_t laddr;            /* bound address (0: any) */
 	uint16_t lport;            /* bound port (0: none) */
 	struct tcp_conn *conn;     /* connection, once connect/accept made one */
@@ -91,13 +95,22 @@ struct tide_sock {
 	struct tcp_conn *acc_head, *acc_tail;
 	uint32_t acc_len;
 	uint32_t syn_len;          /* requests in the SYN queue */
+	uint32_t syn_young;        /* ... whose SYN-ACK timer never fired (Linux's young) */
+	uint8_t defer_accept;      /* TCP_DEFER_ACCEPT as SYN-ACK timeouts (rskq_defer_accept) */
+	bool synq_overflowed;      /* a SYN cookie was ever sent (LC-H08) */
+	tide_time synq_overflow_at;/* ... last time, moved at most once a second */
 	struct tide_sock *lnext;   /* in the stack's listener list */
+	uint32_t rp_idx;           /* slot in its SO_REUSEPORT group (Linux's socks[]) */
 	/* epoll */
 	struct tide_epitem *epitems;
 };
 
 #define TIDE_SHUT_RD 1
 #define TIDE_SHUT_WR 2
+
+/* What a socket shares its port with (Linux's sk_reuse, sk_reuseport). */
+#define TIDE_REUSE_ADDR 1
+#define TIDE_REUSE_PORT 2
 
 struct tide_epitem {
 	struct tide_epitem *sock_next; /* in the socket's list */
@@ -113,6 +126,7 @@ struct tide_epitem {
 
 struct tide_epoll {
 	int fd;
+	uint32_t owner;            /* tide_sock_set_owner (LC-C12) */
 	struct tide_epitem *items;
 	struct tide_epitem *ready_head, *ready_tail;
 };
@@ -152,7 +166,8 @@ struct tcp_conn {
 	bool pingpong;             /* interactive: delay ACKs */
 	bool nodelay;
 	bool keepalive;
-	bool reuse;                /* SO_REUSEADDR of its socket */
+	bool orphan_counted;       /* counted in st->orphans (closed by the app) */
+	uint8_t reuse;             /* TIDE_REUSE_* bits of its socket */
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t retransmits;       /* RTO expiries since the last new ACK */
 	uint8_t backoff;
@@ -191,7 +206,8 @@ struct tcp_conn {
 	tide_time t_keepalive;     /* keepalive, or the FIN_WAIT_2 timeout */
 	tide_time t_linger;
 	tide_time state_since;
-	tide_time last_rcv;        /* any segment received (keepalive idle) */
+	tide_time last_rcv;        /* last acceptable ACK (Linux's rcv_tstamp: keepalive idle) */
+	tide_time lsndtime;        /* last segment with payload sent (Linux's lsndtime) */
 	tide_time last_rcv_oow;    /* last out-of-window ACK we answered */
 
 	struct tide_ring sndq;     /* bytes from snd_una on (SYN/FIN excluded) */
@@ -199,8 +215,8 @@ struct tcp_conn {
 	struct tcp_ofo *ofo;
 	uint32_t ofo_bytes;
 	int sndbuf, rcvbuf;
-	int keepidle, keepintvl, keepcnt;
-	int linger2;               /* TCP_LINGER2, seconds; 0: use the sysctl */
+	int keepidle, keepintvl, keepcnt; /* 0: the sysctl (read when used) */
+	int linger2;               /* TCP_LINGER2: -1, 0 (use the sysctl) or seconds */
 	uint32_t user_timeout_ms;
 	int pending_err;           /* error to hand to the socket accept() makes */
 };
@@ -216,8 +232,12 @@ struct tcp_req {
 	uint8_t snd_wscale;        /* the peer's */
 	uint8_t retransmits;
 	bool ts_ok, sack_ok, ws_ok;
-	bool acked;                /* final ACK came while the accept queue was full */
+	bool acked;                /* final ACK dropped: accept queue full, or TCP_DEFER_ACCEPT */
 	bool resent;               /* a SYN-ACK went again (Karn: no RTT sample from it) */
+	bool cookie;               /* not queued: rebuilt from, or answered with, a SYN cookie */
+	uint16_t cookie_mss;       /* the MSS a cookie carried */
+	uint32_t tsval_first, tsval_last; /* TSvals of the SYN-ACKs sent (TSecr check) */
+	tide_time last_oow;        /* last rate-limited answer (0: none yet) */
 	tide_time created;
 };
 
@@ -225,16 +245,40 @@ struct tcp_req {
 struct tcp_tw {
 	struct tide_hentry h;      /* kind TIDE_EH_TW; aux8 = flags, aux16 = window */
 	struct tcp_tw *fifo_next;
-	tide_time expire;
+	/* Packed to keep the record at 64 bytes: expiry in µs (48 bits, 8.9
+	 * years of clock), then the receive window scale and the socket's
+	 * TIDE_REUSE_* bits. Use the accessors below. */
+	uint64_t exp_bits;
 	uint32_t snd_nxt, rcv_nxt;
-	uint32_t ts_recent, ts_offset;
+	uint32_t ts_recent;
 	uint32_t ts_recent_stamp_s;
-	uint8_t rcv_wscale;
-	uint8_t reuse;
+	uint32_t created_ms;       /* entry into TIME_WAIT (Linux's tw_entry_stamp, LC-K08), ms clock */
+	uint32_t last_oow_ms;      /* last rate-limited answer, ms clock (0: none yet) */
 };
+#define TIDE_TW_EXP_MASK ((UINT64_C(1) << 48) - 1)
+static inline tide_time tide_tw_expiry(const struct tcp_tw *tw) { return tw->exp_bits & TIDE_TW_EXP_MASK; }
+static inline void tide_tw_set_expiry(struct tcp_tw *tw, tide_time t)
+{
+	if (t > TIDE_TW_EXP_MASK)
+		t = TIDE_TW_EXP_MASK;
+	tw->exp_bits = (tw->exp_bits & ~TIDE_TW_EXP_MASK) | t;
+}
+static inline uint8_t tide_tw_wscale(const struct tcp_tw *tw) { return (uint8_t)((tw->exp_bits >> 48) & 0xf); }
+static inline uint8_t tide_tw_reuse(const struct tcp_tw *tw) { return (uint8_t)((tw->exp_bits >> 52) & 0x3); }
+static inline void tide_tw_set_bits(struct tcp_tw *tw, uint8_t wscale, uint8_t reuse)
+{
+	tw->exp_bits = (tw->exp_bits & TIDE_TW_EXP_MASK) | ((uint64_t)(wscale & 0xf) << 48) |
+		       ((uint64_t)(reuse & 0x3) << 52);
+}
+static inline uint32_t tide_ms32(tide_time t) { return (uint32_t)(t / 1000u); }
 #define TIDE_TW_TS 0x01
 #define TIDE_TW_RESTARTED 0x02 /* in the FIFO, expiry moved later */
 #define TIDE_TW_IN_HEAP 0x04   /* in the heap of restarted records */
+/* Linux's FIN_WAIT2 substate: an orphaned FIN_WAIT_2 kept as a record
+ * (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)). It reports FIN_WAIT_2, obeys
+ * tcp_timewait_state_process's FIN_WAIT2 rules, and tcp_tw_reuse never
+ * takes it over (tcp_twsk_unique). */
+#define TIDE_TW_FW2 0x08
 
 /* Records whose 2MSL restarted leave the FIFO for this heap, keyed by the
  * expiry they had when they entered it (refreshed lazily). */
@@ -248,9 +292,8 @@ struct tide_port {
 	uint16_t port;
 	bool used;
 	uint32_t nconn;            /* connections using it as local port */
-	uint32_t nconn_reuse;      /* ... of which have SO_REUSEADDR */
 	uint32_t ntw;              /* TIME_WAIT records using it */
-	uint32_t ntw_reuse;        /* ... of which came from SO_REUSEADDR sockets */
+	uint32_t nuse[4];          /* connections and records by TIDE_REUSE_* bits */
 	struct tide_sock *bound;   /* sockets bound to it with bind()/listen() */
 };
 
@@ -279,6 +322,7 @@ struct tide_stack {
 	uint32_t ip_id;
 	uint32_t port_perturb;
 	uint32_t tw_count;
+	uint32_t tw_isn;           /* ISN a TIME_WAIT hands to the listener (Linux's tcp_tw_isn) */
 	uint32_t orphans;
 	struct tide_htab ehash;
 	struct tide_heap timers;
@@ -352,6 +396,24 @@ void tide_tcp_init_rto(struct tcp_conn *c);
 void tide_tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);
 void tide_tcp_set_mss(struct tcp_conn *c);
 bool tide_tcp_write_timed_out(struct tcp_conn *c, int boundary, tide_time rto_base);
+/* tcp/tcp_timer.c: the orphaned FIN_WAIT_2 (LC-L03, LC-L05, LC-K01) */
+tide_time tide_tcp_rto_now(const struct tcp_conn *c);
+tide_time tide_tcp_rto_3_5(const struct tcp_conn *c);
+tide_time tide_tcp_fin_time(const struct tcp_conn *c);
+bool tide_tcp_orphan_fin_wait2(struct tcp_conn *c, bool fin_in_segment);
+bool tide_tcp_fin_wait2_timer(struct tcp_conn *c);
+/* tcp/tcp_keepalive.c: keepalive (LC-K05) and orphan accounting (LC-K13) */
+int tide_tcp_keepidle(const struct tcp_conn *c);
+int tide_tcp_keepintvl(const struct tcp_conn *c);
+int tide_tcp_keepcnt(const struct tcp_conn *c);
+void tide_tcp_keepalive_start(struct tcp_conn *c);
+void tide_tcp_set_keepalive(struct tcp_conn *c, bool on);
+void tide_tcp_set_keepidle(struct tcp_conn *c, int secs);
+bool tide_tcp_keepalive_timer(struct tcp_conn *c);
+void tide_tcp_orphan_inc(struct tcp_conn *c);
+void tide_tcp_orphan_dec(struct tcp_conn *c);
+bool tide_tcp_too_many_orphans(const struct tide_stack *st, int shift);
+bool tide_tcp_out_of_resources(struct tcp_conn *c, bool do_reset);
 
 /* tcp/tcp_usrreq.c: actions of the socket layer */
 int tide_tcp_connect(struct tide_stack *st, struct tide_sock *sk, uint32_t daddr, uint16_t dport);
@@ -365,7 +427,30 @@ void tide_tcp_req_timer(struct tide_stack *st, struct tcp_req *rq);
 void tide_tcp_req_free(struct tide_stack *st, struct tcp_req *rq, bool notify);
 void tide_tcp_listener_stop(struct tide_sock *lsk);
 void tide_tcp_listener_drop_requests(struct tide_stack *st, struct tide_sock *lsk);
-struct tide_sock *tide_tcp_find_listener(struct tide_stack *st, uint32_t addr, uint16_t port);
+void tide_tcp_send_synack(struct tide_stack *st, struct tcp_req *rq);
+/* TCP_DEFER_ACCEPT seconds <-> SYN-ACK timeouts (Linux's secs_to_retrans
+ * and retrans_to_secs, with its 1 s initial and 120 s maximum timeout). */
+uint8_t tide_tcp_defer_secs_to_retrans(int secs);
+int tide_tcp_defer_retrans_to_secs(uint8_t retrans);
+/* Linux's syn_recv_sock and complete_hashdance: makes the connection a
+ * request (or a cookie) becomes, puts it in the listener's accept queue and
+ * feeds it the segment that completed it; false (counted) when the accept
+ * queue is full. A queued request is freed; a cookie's is the caller's. */
+bool tide_tcp_req_child(struct tide_stack *st, struct tcp_req *rq, const struct tide_ipv4 *ip,
+			const struct tide_tcp *th);
+/* tcp/tcp_syncookie.c (LC-H08) */
+void tide_syncookie_send(struct tide_stack *st, struct tcp_req *rq, const struct tide_tcp *th);
+uint32_t tide_syncookie_tsval(const struct tide_stack *st, const struct tcp_req *rq);
+/* An ACK to a listener: true if a cookie took it (a connection, or a drop). */
+bool tide_syncookie_ack(struct tide_stack *st, struct tide_sock *lsk, const struct tide_ipv4 *ip,
+			const struct tide_tcp *th);
+/* The listener for a segment to k->laddr:k->lport from k->raddr:k->rport:
+ * an exact address beats the wildcard; in a SO_REUSEPORT group a hash of
+ * the 4-tuple picks the member (Linux's reuseport_select_sock). */
+struct tide_sock *tide_tcp_find_listener(struct tide_stack *st, const struct tide_conn_id *k);
+/* listen() and its end: the listener list and SO_REUSEPORT groups. */
+void tide_tcp_listener_link(struct tide_stack *st, struct tide_sock *lsk);
+void tide_tcp_listener_unlink(struct tide_stack *st, struct tide_sock *lsk);
 
 /* tcp/tcp_timewait.c */
 /* Moves c into a TIME_WAIT record; with ack, the record then sends the
@@ -374,6 +459,15 @@ void tide_tcp_time_wait(struct tcp_conn *c, bool ack);
 void tide_tw_input(struct tide_stack *st, struct tcp_tw *tw, const struct tide_ipv4 *ip, const struct tide_tcp *th);
 void tide_tw_expire(struct tide_stack *st, tide_time now);
 void tide_tw_kill(struct tide_stack *st, struct tcp_tw *tw);
+/* connect() may take over the record's 4-tuple (Linux's tcp_twsk_unique,
+ * LC-K08); port_bound: the port came from bind(), not the ephemeral range. */
+bool tide_tw_reusable(struct tide_stack *st, const struct tcp_tw *tw, bool port_bound);
+/* Moves an orphaned FIN_WAIT_2 into a record living max(timeo, 3.5 RTO)
+ * (Linux's tcp_time_wait(sk, TCP_FIN_WAIT2, timeo)). */
+void tide_tcp_fin_wait2_record(struct tcp_conn *c, tide_time timeo);
+/* The state a record reports: TIME_WAIT, or FIN_WAIT_2 in that substate. */
+int tide_tw_state(const struct tcp_tw *tw);
+tide_time tide_tw_state_since(const struct tide_stack *st, const struct tcp_tw *tw);
 void tide_tw_free_all(struct tide_stack *st);
 tide_time tide_tw_next(const struct tide_stack *st);
 
@@ -382,6 +476,6 @@ void tide_sock_wakeup(struct tide_sock *sk);
 void tide_sock_release_conn(struct tide_sock *sk);
 void tide_fdtab_free(struct tide_stack *st);
 uint32_t tide_sock_poll_mask(struct tide_sock *sk);
-void tide_port_bind_conn(struct tide_stack *st, uint16_t port, bool reuse, int delta);
+void tide_port_bind_conn(struct tide_stack *st, uint16_t port, uint8_t reuse, int delta);
 
 #endif

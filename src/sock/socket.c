@@ -161,10 +161,13 @@ static bool addr_overlap(uint32_t a, uint32_t b)
 	return a == 0 || b == 0 || a == b;
 }
 
-/* Linux's bind conflict rule: another socket on the port with an
- * overlapping address conflicts unless both have SO_REUSEADDR and the other
- * is not listening, or both have SO_REUSEPORT. Connections and TIME_WAIT
- * records on the port conflict unless both sides have SO_REUSEADDR. */
+/* Linux's bind conflict rule (inet_csk_bind_conflict, LC-K07): another
+ * socket on the port with an overlapping address conflicts unless both have
+ * SO_REUSEADDR and the other is not listening, or both have SO_REUSEPORT.
+ * Connections (accepted ones carry their listener's options) and TIME_WAIT
+ * records (their socket's options) follow the same rule: they never listen.
+ * So a server restarted with SO_REUSEADDR binds at once only if the old one
+ * had it too (checked on Linux 6.18). */
 static bool bind_conflict(struct tide_stack *st, struct tide_sock *sk, uint32_t addr, uint16_t port,
 			  bool as_listener)
 {
@@ -183,9 +186,11 @@ static bool bind_conflict(struct tide_stack *st, struct tide_sock *sk, uint32_t 
 			continue;
 		return true;
 	}
-	if (sk->reuseaddr)
-		return p->nconn > p->nconn_reuse || p->ntw > p->ntw_reuse;
-	return p->nconn || p->ntw;
+	uint8_t mine = (uint8_t)((sk->reuseaddr ? TIDE_REUSE_ADDR : 0) | (sk->reuseport ? TIDE_REUSE_PORT : 0));
+	for (uint8_t r = 0; r < 4; r++)
+		if (!(r & mine) && p->nuse[r])
+			return true;
+	return false;
 }
 
 static void bind_to(struct tide_stack *st, struct tide_sock *sk, uint32_t addr, uint16_t port)
@@ -311,8 +316,7 @@ int tide_listen(tide_stack *st, int fd, int backlog)
 	sk->listening = true;
 	sk->shutdown = 0;
 	sk->backlog = backlog;
-	sk->lnext = st->listeners;
-	st->listeners = sk;
+	tide_tcp_listener_link(st, sk);
 	struct tide_conn_id id = { .laddr = sk->laddr, .lport = sk->lport };
 	tide_notify_state(st, &id, TIDE_TCP_CLOSE, TIDE_TCP_LISTEN);
 	return 0;
@@ -366,8 +370,11 @@ int tide_accept(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len, i
 	sk->nodelay = lsk->nodelay;
 	sk->keepalive = lsk->keepalive;
 	sk->reuseaddr = lsk->reuseaddr;
+	sk->reuseport = lsk->reuseport;
 	sk->linger_onoff = lsk->linger_onoff;
 	sk->linger_secs = lsk->linger_secs;
+	sk->linger2 = lsk->linger2;
+	sk->user_timeout_ms = lsk->user_timeout_ms;
 	sk->connected = true;
 	sk->laddr = c->h.key.laddr;
 	sk->lport = c->h.key.lport;
@@ -375,8 +382,10 @@ int tide_accept(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len, i
 	sk->so_error = c->pending_err;
 	c->pending_err = 0;
 	c->sk = sk;
-	if (st->orphans)
-		st->orphans--;
+	sk->keepidle = c->keepidle;
+	sk->keepintvl = c->keepintvl;
+	sk->keepcnt = c->keepcnt;
+	sk->owner = lsk->owner; /* LC-C12: the listener's process */
 	if (c->state == TIDE_TCP_CLOSE) {
 		/* reset before accept (LC-H04): Linux hands it over anyway */
 		sk->shutdown = TIDE_SHUT_RD | TIDE_SHUT_WR;
@@ -529,12 +538,7 @@ int tide_shutdown(tide_stack *st, int fd, int how)
 			/* Linux: shutdown(SHUT_RD) of a listener stops it */
 			tide_tcp_listener_stop(sk);
 			tide_tcp_listener_drop_requests(st, sk);
-			for (struct tide_sock **pp = &st->listeners; *pp; pp = &(*pp)->lnext) {
-				if (*pp == sk) {
-					*pp = sk->lnext;
-					break;
-				}
-			}
+			tide_tcp_listener_unlink(st, sk);
 			sk->listening = false;
 			struct tide_conn_id id = { .laddr = sk->laddr, .lport = sk->lport };
 			tide_notify_state(st, &id, TIDE_TCP_LISTEN, TIDE_TCP_CLOSE);
@@ -583,12 +587,7 @@ int tide_close(tide_stack *st, int fd)
 	if (sk->listening) {
 		tide_tcp_listener_stop(sk);
 		tide_tcp_listener_drop_requests(st, sk);
-		for (struct tide_sock **pp = &st->listeners; *pp; pp = &(*pp)->lnext) {
-			if (*pp == sk) {
-				*pp = sk->lnext;
-				break;
-			}
-		}
+		tide_tcp_listener_unlink(st, sk);
 		struct tide_conn_id id = { .laddr = sk->laddr, .lport = sk->lport };
 		tide_notify_state(st, &id, TIDE_TCP_LISTEN, TIDE_TCP_CLOSE);
 	}
@@ -632,6 +631,12 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 	int v = 0, e;
 	if (level == SOL_SOCKET) {
 		if (name == SO_LINGER) {
+			/* Linux reads an int first (EINVAL below 4 bytes, then
+			 * EFAULT), then wants a whole struct linger. {0, x}
+			 * turns lingering off and keeps the old time; a
+			 * negative time means for ever (not zero). */
+			if (len < (socklen_t)sizeof(int))
+				return fail(EINVAL);
 			if (!val)
 				return fail(EFAULT);
 			if (len < (socklen_t)sizeof(struct linger))
@@ -639,7 +644,8 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 			struct linger l;
 			memcpy(&l, val, sizeof(l));
 			sk->linger_onoff = l.l_onoff != 0;
-			sk->linger_secs = l.l_linger < 0 ? 0 : l.l_linger;
+			if (l.l_onoff)
+				sk->linger_secs = l.l_linger;
 			return 0;
 		}
 		if ((e = get_int_arg(val, len, &v)))
@@ -670,14 +676,8 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 		case SO_REUSEPORT: sk->reuseport = v != 0; return 0;
 		case SO_KEEPALIVE:
 			sk->keepalive = v != 0;
-			if (c) {
-				c->keepalive = sk->keepalive;
-				if (c->keepalive && (c->state == TIDE_TCP_ESTABLISHED || c->state == TIDE_TCP_CLOSE_WAIT))
-					c->t_keepalive = st->now + TIDE_SEC(c->keepidle);
-				else if (!c->keepalive && c->state != TIDE_TCP_FIN_WAIT2)
-					c->t_keepalive = TIDE_TIME_NEVER;
-				tide_tcp_timers_update(c);
-			}
+			if (c)
+				tide_tcp_set_keepalive(c, sk->keepalive); /* LC-K05 */
 			return 0;
 		case SO_ERROR: case SO_TYPE: case SO_ACCEPTCONN: case SO_DOMAIN: case SO_PROTOCOL:
 			return fail(ENOPROTOOPT);
@@ -698,38 +698,46 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 				tide_tcp_timers_update(c);
 			}
 			return 0;
+		/* LC-K05: kept by the socket (a listener hands them to its
+		 * connections) and by its connection; TCP_KEEPIDLE re-arms a
+		 * running keepalive timer (tide_tcp_set_keepidle). */
 		case TCP_KEEPIDLE:
 			if (v < 1 || v > 32767)
 				return fail(EINVAL);
-			if (c) {
-				c->keepidle = v;
-				if (c->keepalive && c->t_keepalive != TIDE_TIME_NEVER) {
-					c->t_keepalive = c->last_rcv + TIDE_SEC(v);
-					tide_tcp_timers_update(c);
-				}
-			}
+			sk->keepidle = v;
+			if (c)
+				tide_tcp_set_keepidle(c, v);
 			return 0;
 		case TCP_KEEPINTVL:
 			if (v < 1 || v > 32767)
 				return fail(EINVAL);
+			sk->keepintvl = v;
 			if (c)
 				c->keepintvl = v;
 			return 0;
 		case TCP_KEEPCNT:
 			if (v < 1 || v > 127)
 				return fail(EINVAL);
+			sk->keepcnt = v;
 			if (c)
 				c->keepcnt = v;
 			return 0;
 		case TCP_LINGER2:
+			/* Linux: negative means -1 (reset at FIN_WAIT_2), 0 the
+			 * sysctl, at most TCP_FIN_TIMEOUT_MAX (120 s) */
+			sk->linger2 = v < 0 ? -1 : v > 120 ? 120 : v;
 			if (c)
-				c->linger2 = v;
+				c->linger2 = sk->linger2;
 			return 0;
 		case TCP_USER_TIMEOUT:
 			if (v < 0)
 				return fail(EINVAL);
+			sk->user_timeout_ms = (uint32_t)v;
 			if (c)
 				c->user_timeout_ms = (uint32_t)v;
+			return 0;
+		case TCP_DEFER_ACCEPT: /* LC-K18: kept as SYN-ACK timeouts */
+			sk->defer_accept = tide_tcp_defer_secs_to_retrans(v);
 			return 0;
 		default:
 			return fail(ENOPROTOOPT);
@@ -828,12 +836,14 @@ int tide_getsockopt(tide_stack *st, int fd, int level, int name, void *val, sock
 		switch (name) {
 		case TCP_NODELAY: e = put_int(val, len, sk->nodelay); break;
 		case TCP_MAXSEG: e = put_int(val, len, c ? c->mss : 536); break;
-		case TCP_KEEPIDLE: e = put_int(val, len, c ? c->keepidle : st->set->tcp_keepalive_time); break;
-		case TCP_KEEPINTVL: e = put_int(val, len, c ? c->keepintvl : st->set->tcp_keepalive_intvl); break;
-		case TCP_KEEPCNT: e = put_int(val, len, c ? c->keepcnt : st->set->tcp_keepalive_probes); break;
-		case TCP_LINGER2: e = put_int(val, len, c && c->linger2 ? c->linger2 : st->set->tcp_fin_timeout); break;
-		case TCP_USER_TIMEOUT: e = put_int(val, len, c ? (int)c->user_timeout_ms : 0); break;
+		/* the socket's own value, else the sysctl as it is now */
+		case TCP_KEEPIDLE: e = put_int(val, len, sk->keepidle ? sk->keepidle : st->set->tcp_keepalive_time); break;
+		case TCP_KEEPINTVL: e = put_int(val, len, sk->keepintvl ? sk->keepintvl : st->set->tcp_keepalive_intvl); break;
+		case TCP_KEEPCNT: e = put_int(val, len, sk->keepcnt ? sk->keepcnt : st->set->tcp_keepalive_probes); break;
+		case TCP_LINGER2: e = put_int(val, len, sk->linger2 ? sk->linger2 : st->set->tcp_fin_timeout); break;
+		case TCP_USER_TIMEOUT: e = put_int(val, len, (int)sk->user_timeout_ms); break;
 		case TCP_INFO: e = fill_tcp_info(sk, val, len); break;
+		case TCP_DEFER_ACCEPT: e = put_int(val, len, tide_tcp_defer_retrans_to_secs(sk->defer_accept)); break;
 		default: return fail(ENOPROTOOPT);
 		}
 		return e ? fail(e) : 0;
@@ -903,6 +913,38 @@ int tide_sock_state(tide_stack *st, int fd)
 	if (sk->listening)
 		return TIDE_TCP_LISTEN;
 	return sk->conn ? sk->conn->state : TIDE_TCP_CLOSE;
+}
+
+/* ---- owners: the processes of a host (LC-C12) ---- */
+static uint32_t *fd_owner(struct tide_fdent *e)
+{
+	if (e->kind == TIDE_FD_SOCK)
+		return &((struct tide_sock *)e->obj)->owner;
+	return &((struct tide_epoll *)e->obj)->owner;
+}
+
+int tide_sock_set_owner(tide_stack *st, int fd, uint32_t owner)
+{
+	struct tide_fdent *e = fd_get(st, fd);
+	if (!e)
+		return fail(EBADF);
+	*fd_owner(e) = owner;
+	return 0;
+}
+
+/* Linux's exit path closes a dying process's descriptors in ascending
+ * order, each as close() (and never lingers: PF_EXITING). */
+int tide_release_owner(tide_stack *st, uint32_t owner)
+{
+	int n = 0;
+	for (uint32_t i = TIDE_FIRST_FD; i < st->fds.cap; i++) {
+		struct tide_fdent *e = &st->fds.a[i];
+		if (!e->kind || *fd_owner(e) != owner)
+			continue;
+		tide_close(st, (int)i);
+		n++;
+	}
+	return n;
 }
 
 /* ---- poll and epoll ---- */

@@ -52,7 +52,10 @@ uint32_t tide_tcp_isn(struct tide_stack *st, const struct tide_conn_id *id)
 
 uint32_t tide_tcp_ts_offset(struct tide_stack *st, const struct tide_conn_id *id)
 {
-	/* Linux keys the offset by the address pair only. */
+	/* Linux keys the offset by the address pair only; tcp_timestamps=2
+	 * means no offset (secure_tcp_seq_and_ts_off). */
+	if (st->set->tcp_timestamps != 1)
+		return 0;
 	return (uint32_t)tide_hash64(st->cfg.secret ^ 0x75ull, id->laddr, id->raddr);
 }
 
@@ -79,27 +82,31 @@ struct tcp_conn *tide_tcp_conn_new(struct tide_stack *st, struct tide_sock *sk)
 	c->rto_us = (uint32_t)st->set->tcp_rto_initial_ms * 1000u;
 	c->sndbuf = sk ? sk->sndbuf : st->set->tcp_wmem_default;
 	c->rcvbuf = sk ? sk->rcvbuf : st->set->tcp_rmem_default;
-	c->keepidle = st->set->tcp_keepalive_time;
-	c->keepintvl = st->set->tcp_keepalive_intvl;
-	c->keepcnt = st->set->tcp_keepalive_probes;
 	if (sk) {
+		/* 0: the sysctl, read when used (Linux's keepalive_time_when) */
+		c->keepidle = sk->keepidle;
+		c->keepintvl = sk->keepintvl;
+		c->keepcnt = sk->keepcnt;
+		c->linger2 = sk->linger2;
+		c->user_timeout_ms = sk->user_timeout_ms;
 		c->nodelay = sk->nodelay;
 		c->keepalive = sk->keepalive;
-		c->reuse = sk->reuseaddr;
+		c->reuse = (uint8_t)((sk->reuseaddr ? TIDE_REUSE_ADDR : 0) |
+				     (sk->reuseport ? TIDE_REUSE_PORT : 0));
 	}
 	c->state_since = st->now;
 	c->last_rcv = st->now;
+	c->lsndtime = st->now;
 	return c;
 }
 
-void tide_port_bind_conn(struct tide_stack *st, uint16_t port, bool reuse, int delta)
+void tide_port_bind_conn(struct tide_stack *st, uint16_t port, uint8_t reuse, int delta)
 {
 	struct tide_port *p = tide_port_get(st, port, delta > 0);
 	if (!p)
 		return;
 	p->nconn += (uint32_t)delta;
-	if (reuse)
-		p->nconn_reuse += (uint32_t)delta;
+	p->nuse[reuse & 3] += (uint32_t)delta;
 }
 
 /* The Linux rules for CurrEstab and EstabResets live in the state change
@@ -154,8 +161,7 @@ void tide_tcp_destroy(struct tcp_conn *c)
 	unhash(c);
 	if (c->sk && c->sk->conn == c)
 		c->sk->conn = NULL;
-	if (!c->sk && c->st->orphans)
-		c->st->orphans--;
+	tide_tcp_orphan_dec(c);
 	tide_ring_free(&c->sndq);
 	tide_ring_free(&c->rcvq);
 	free_ofo(c);

@@ -201,8 +201,7 @@ static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const st
 		c->rcv_wnd = c->rcv_wnd_clamp;
 		c->rcv_adv = c->rcv_nxt + c->rcv_wnd;
 		tide_tcp_set_state(c, TIDE_TCP_ESTABLISHED);
-		if (c->keepalive && c->keepidle)
-			c->t_keepalive = st->now + TIDE_SEC(c->keepidle);
+		tide_tcp_keepalive_start(c);
 		tide_tcp_send_ack(c);
 		if (c->sk)
 			tide_sock_wakeup(c->sk);
@@ -405,16 +404,28 @@ static bool take_fin(struct tcp_conn *c, bool our_fin_acked_now)
 	}
 }
 
-/* Our FIN is acknowledged. An orphan (closed by the application) may wait
- * for the peer's FIN only tcp_fin_timeout (or its TCP_LINGER2); a socket
- * that only shut down its sending side waits for ever (LC-L03). */
-static void enter_fin_wait2(struct tcp_conn *c)
+/* Our FIN is acknowledged (Linux's FIN_WAIT1 case of
+ * tcp_rcv_state_process). A socket that only shut down its sending side
+ * waits for ever (LC-L03). An orphan (closed by the application) with
+ * TCP_LINGER2 < 0, or getting data beyond RCV.NXT, is ended with a RST
+ * answering this segment (TCPAbortOnData); else it may wait for the peer's
+ * FIN only tcp_fin_time, most often as a FIN_WAIT_2 record (LC-L05).
+ * Returns true if the connection is gone. */
+static bool enter_fin_wait2(struct tcp_conn *c, const struct tide_ipv4 *ip, const struct tide_tcp *th)
 {
 	tide_tcp_set_state(c, TIDE_TCP_FIN_WAIT2);
-	if (!c->sk) {
-		int tmo = c->linger2 > 0 ? c->linger2 : c->st->set->tcp_fin_timeout;
-		c->t_keepalive = c->st->now + TIDE_SEC(tmo);
+	if (c->sk)
+		return false;
+	bool fin = (th->flags & TIDE_TCP_FIN) != 0;
+	uint32_t end = th->seq + seg_len(th);
+	if (c->linger2 < 0 ||
+	    (end != th->seq && tide_seq_gt(end - (fin ? 1u : 0u), c->rcv_nxt))) {
+		TIDE_INC(c->st, TCPAbortOnData);
+		tide_tcp_send_reset_for(c->st, ip, th);
+		tide_tcp_done(c);
+		return true;
 	}
+	return tide_tcp_orphan_fin_wait2(c, fin);
 }
 
 enum ack_now { ACK_NONE, ACK_DELAYED, ACK_NOW };
@@ -474,8 +485,6 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		TIDE_INC(st, DropTcpFlags);
 		return -(int)TIDE_MIB_DropTcpFlags;
 	}
-
-	c->last_rcv = st->now;
 
 	/* PAWS (RFC 7323 §5): a segment older than the last one seen, by more
 	 * than Linux's one tick of tolerance (TCP_PAWS_WINDOW). */
@@ -561,8 +570,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		c->snd_wl1 = th->seq;
 		c->snd_wl2 = th->ack;
 		tide_tcp_set_state(c, TIDE_TCP_ESTABLISHED);
-		if (c->keepalive && c->keepidle)
-			c->t_keepalive = st->now + TIDE_SEC(c->keepidle);
+		tide_tcp_keepalive_start(c);
 		if (c->listener)
 			tide_sock_wakeup(c->listener);
 		if (c->sk)
@@ -608,8 +616,10 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		 * start over (Linux's tcp_ack; RFC 1122 4.2.2.17: a zero
 		 * window stays open as long as the receiver answers). An ACK
 		 * that leaves the window shut re-arms the probe timer from
-		 * now (Linux's tcp_ack_probe). */
+		 * now (Linux's tcp_ack_probe). Keepalive's idle time counts
+		 * from here (Linux's rcv_tstamp). */
 		c->probes_out = 0;
+		c->last_rcv = st->now;
 		if (c->rexmit_is_probe && c->t_rexmit != TIDE_TIME_NEVER && c->snd_wnd == 0 &&
 		    c->snd_una == c->snd_max) {
 			tide_tcp_rearm_rexmit(c);
@@ -625,8 +635,11 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 
 	switch (c->state) {
 	case TIDE_TCP_FIN_WAIT1:
-		if (our_fin_acked && !(fin_in_order && fin_acked_now))
-			enter_fin_wait2(c);
+		/* (a FIN with the ACK goes straight to TIME_WAIT below, unless
+		 * TCP_LINGER2 < 0 ends the orphan first) */
+		if (our_fin_acked && (!(fin_in_order && fin_acked_now) || (!c->sk && c->linger2 < 0)) &&
+		    enter_fin_wait2(c, ip, th))
+			return 0;
 		break;
 	case TIDE_TCP_CLOSING:
 		if (our_fin_acked) {
@@ -696,7 +709,8 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		ackp = ACK_NONE;
 	} else if (c->state == TIDE_TCP_FIN_WAIT1 && our_fin_acked) {
 		/* the FIN that came with the ACK could not be taken yet */
-		enter_fin_wait2(c);
+		if (enter_fin_wait2(c, ip, th))
+			return 0;
 	}
 
 	tide_tcp_output(c);
@@ -737,7 +751,7 @@ int tide_tcp_input(struct tide_stack *st, const struct tide_ipv4 *ip, const stru
 		tide_tw_input(st, TIDE_CONTAINER_OF(e, struct tcp_tw, h), ip, th);
 		return 0;
 	}
-	struct tide_sock *l = tide_tcp_find_listener(st, ip->dst, th->dport);
+	struct tide_sock *l = tide_tcp_find_listener(st, &k);
 	if (l) {
 		tide_tcp_listen_input(st, l, ip, th);
 		return 0;

@@ -32,6 +32,8 @@ static void xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint16_t windo
 	 * next reply (Linux's tcp_event_data_sent, tcp_pingpong_thresh 1). */
 	if (len && st->now - c->lrcvtime < c->ato_us)
 		c->pingpong = true;
+	if (len)
+		c->lsndtime = st->now; /* Linux's tcp_event_data_sent */
 	if (flags & TIDE_TCP_ACK) {
 		/* Every segment carrying an ACK settles what we owed. */
 		c->ack_pending = false;
@@ -137,7 +139,9 @@ void tide_tcp_send_syn(struct tcp_conn *c, bool with_ack)
 	if (offer_ts) {
 		o.present |= TIDE_OPT_TS;
 		o.tsval = tide_tcp_tsval(c);
-		o.tsecr = with_ack ? c->ts_recent : 0;
+		/* Linux echoes ts_recent even in a SYN: 0, or the TIME_WAIT
+		 * record's after connect() took its 4-tuple over (LC-K08) */
+		o.tsecr = c->ts_recent;
 	}
 	if (offer_ws) {
 		o.present |= TIDE_OPT_WSCALE;
@@ -166,11 +170,13 @@ void tide_tcp_send_ack(struct tcp_conn *c)
 	xmit(c, c->snd_nxt, TIDE_TCP_ACK, select_window(c), &o, 0, 0);
 }
 
+/* Linux's tcp_send_active_reset: RST|ACK at the highest sequence number
+ * sent (its snd_nxt never moves back after a timeout; tide's does). */
 void tide_tcp_send_active_reset(struct tcp_conn *c)
 {
 	struct tide_tcp_opts o;
 	ts_opts(c, &o);
-	xmit(c, c->snd_nxt, TIDE_TCP_RST | TIDE_TCP_ACK, select_window(c), &o, 0, 0);
+	xmit(c, c->snd_max, TIDE_TCP_RST | TIDE_TCP_ACK, select_window(c), &o, 0, 0);
 }
 
 /* A zero-window or keepalive probe: an ACK one byte below SND.UNA, which

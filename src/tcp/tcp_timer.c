@@ -17,7 +17,9 @@ void tide_tcp_timers_update(struct tcp_conn *c)
 	tide_heap_set(&c->st->timers, &c->timer, w);
 }
 
-/* Linux's tcp_orphan_retries: 0 means 8 while the peer may be alive. */
+/* Linux's tcp_orphan_retries: 0 means 8 while the peer may be alive.
+ * (Linux also drops to 0 for a dead orphan with a soft error from ICMP;
+ * tide takes no ICMP, so it has none.) */
 static int orphan_retries(struct tcp_conn *c, bool alive)
 {
 	int r = c->st->set->tcp_orphan_retries;
@@ -26,24 +28,117 @@ static int orphan_retries(struct tcp_conn *c, bool alive)
 	return r;
 }
 
+/* Linux models the retry budgets on TCP_RTO_MIN, a constant 200 ms that
+ * the tcp_rto_min sysctl (tide's tcp_rto_min_ms) does not move; SYNs on
+ * the initial RTO (tcp_timeout_init). */
+#define TIDE_TCP_BUDGET_RTO_MS 200
+
+/* Linux's icsk_rto: the RTO with its current backoff, capped. */
+tide_time tide_tcp_rto_now(const struct tcp_conn *c)
+{
+	tide_time rto = (tide_time)c->rto_us << (c->backoff < 30 ? c->backoff : 30);
+	tide_time max = TIDE_MS(c->st->set->tcp_rto_max_ms);
+	return rto < max ? rto : max;
+}
+
+/* Linux's 3.5 RTO, (rto << 2) - (rto >> 1) on the RTO in jiffies (rounded
+ * up, as usecs_to_jiffies does; HZ 1000): 202 ms gives 707 ms, 207 ms
+ * gives 725 ms. */
+tide_time tide_tcp_rto_3_5(const struct tcp_conn *c)
+{
+	tide_time ms = (tide_tcp_rto_now(c) + 999) / 1000;
+	return TIDE_MS((ms << 2) - (ms >> 1));
+}
+
+/* Linux's tcp_fin_time: how long an orphan may wait in FIN_WAIT_2,
+ * TCP_LINGER2 or tcp_fin_timeout, and never less than 3.5 RTO. */
+tide_time tide_tcp_fin_time(const struct tcp_conn *c)
+{
+	int secs = c->linger2 ? c->linger2 : c->st->set->tcp_fin_timeout;
+	tide_time min = tide_tcp_rto_3_5(c);
+	tide_time t = secs > 0 ? TIDE_SEC(secs) : 0;
+	return t > min ? t : min;
+}
+
+/*
+ * An orphan is in FIN_WAIT_2 (its FIN was just acknowledged, or close()
+ * found it there after shutdown()). Linux: if tcp_fin_time fits in
+ * TIME_WAIT's length, a FIN_WAIT_2 record replaces it for that long (not
+ * when the segment that got it here carries the peer's FIN, which will
+ * take it to TIME_WAIT at once); else the full connection waits
+ * tcp_fin_time - TIME_WAIT first. Returns true if c is gone.
+ */
+bool tide_tcp_orphan_fin_wait2(struct tcp_conn *c, bool fin_in_segment)
+{
+	tide_time tmo = tide_tcp_fin_time(c);
+	tide_time twlen = TIDE_SEC(c->st->set->tcp_timewait_len);
+	if (tmo > twlen) {
+		c->t_keepalive = c->st->now + (tmo - twlen);
+		return false;
+	}
+	if (fin_in_segment) {
+		c->t_keepalive = c->st->now + tmo;
+		return false;
+	}
+	tide_tcp_fin_wait2_record(c, tmo);
+	return true;
+}
+
+/* The full connection's FIN_WAIT_2 wait ended (Linux's
+ * tcp_keepalive_timer): the record takes over for tcp_fin_time -
+ * TIME_WAIT again (so TCP_LINGER2 = 100 lasts 40 + 40 s, as in Linux), or,
+ * if nothing is left of it, the connection ends with a RST. */
+bool tide_tcp_fin_wait2_timer(struct tcp_conn *c)
+{
+	if (c->linger2 >= 0) {
+		tide_time tmo = tide_tcp_fin_time(c);
+		tide_time twlen = TIDE_SEC(c->st->set->tcp_timewait_len);
+		if (tmo > twlen) {
+			tide_tcp_fin_wait2_record(c, tmo - twlen);
+			return true;
+		}
+	}
+	tide_tcp_send_active_reset(c);
+	tide_tcp_done(c);
+	return true;
+}
+
 /* Returns true if the connection gave up (and may be gone). */
 static bool write_timeout(struct tcp_conn *c)
 {
 	struct tide_stack *st = c->st;
-	bool expired;
+	bool expired = false;
+	int retry_until;
+	tide_time base = TIDE_MS(TIDE_TCP_BUDGET_RTO_MS);
 	if (c->state == TIDE_TCP_SYN_SENT || c->state == TIDE_TCP_SYN_RECV) {
-		int max = st->set->tcp_syn_retries;
+		/* a count (tcp_syn_retries plus the linear ones), and also the
+		 * time budget of tcp_syn_retries from the initial RTO */
+		retry_until = st->set->tcp_syn_retries;
+		int max = retry_until;
 		if (c->state == TIDE_TCP_SYN_SENT)
 			max += st->set->tcp_syn_linear_timeouts;
 		expired = c->retransmits >= max;
+		base = TIDE_MS(st->set->tcp_rto_initial_ms);
 	} else {
-		int retry_until = st->set->tcp_retries2;
+		retry_until = st->set->tcp_retries2;
 		if (!c->sk) {
-			bool alive = c->rto_us < (uint32_t)st->set->tcp_rto_max_ms * 1000u;
+			/* alive: the backed-off RTO is still below its cap */
+			bool alive = tide_tcp_rto_now(c) < TIDE_MS(st->set->tcp_rto_max_ms);
 			retry_until = orphan_retries(c, alive);
+			/* Linux's tcp_write_timeout: too many orphans end this
+			 * one (LC-K13); a RST unless its budget (without
+			 * TCP_USER_TIMEOUT) is spent and the peer looks dead */
+			uint32_t ut = c->user_timeout_ms;
+			c->user_timeout_ms = 0;
+			bool spent = tide_tcp_write_timed_out(c, retry_until, base);
+			c->user_timeout_ms = ut;
+			if (tide_tcp_out_of_resources(c, alive || !spent))
+				return true;
 		}
-		expired = tide_tcp_write_timed_out(c, retry_until, TIDE_MS(st->set->tcp_rto_min_ms));
 	}
+	/* TCP_USER_TIMEOUT, when set, replaces the time budget */
+	if (!expired)
+		expired = tide_tcp_write_timed_out(c, retry_until, base);
 	if (!expired)
 		return false;
 	TIDE_INC(st, TCPAbortOnTimeout);
@@ -82,6 +177,14 @@ static bool retransmit_timer(struct tcp_conn *c)
 	if (!linear && c->backoff < 30)
 		c->backoff++;
 	tide_tcp_rearm_rexmit(c);
+	if (c->user_timeout_ms) {
+		/* Linux's tcp_clamp_rto_to_user_timeout: the wait ends when the
+		 * user timeout does; one tick (1 ms) if that has passed */
+		tide_time end = c->retrans_stamp + TIDE_MS(c->user_timeout_ms);
+		tide_time at = end > st->now ? end : st->now + TIDE_MS(1);
+		if (at < c->t_rexmit)
+			c->t_rexmit = at;
+	}
 	return false;
 }
 
@@ -96,11 +199,15 @@ static bool probe_timer(struct tcp_conn *c)
 		return false;
 	}
 	int max_probes = st->set->tcp_retries2;
+	bool dead_orphan = false;
 	if (!c->sk) {
-		bool alive = c->rto_us < (uint32_t)st->set->tcp_rto_max_ms * 1000u;
+		bool alive = tide_tcp_rto_now(c) < TIDE_MS(st->set->tcp_rto_max_ms);
 		max_probes = orphan_retries(c, alive);
+		dead_orphan = !alive && c->backoff >= max_probes;
+		if (!dead_orphan && tide_tcp_out_of_resources(c, true)) /* LC-K13 */
+			return true;
 	}
-	if (c->probes_out >= max_probes) {
+	if (dead_orphan || c->probes_out >= max_probes) {
 		TIDE_INC(st, TCPAbortOnTimeout);
 		if (c->sk)
 			c->sk->so_error = ETIMEDOUT;
@@ -118,39 +225,9 @@ static bool probe_timer(struct tcp_conn *c)
 
 static bool keepalive_timer(struct tcp_conn *c)
 {
-	struct tide_stack *st = c->st;
-	if (c->state == TIDE_TCP_FIN_WAIT2 && !c->sk) {
-		/* tcp_fin_timeout of an orphaned FIN_WAIT_2 */
-		tide_tcp_done(c);
-		return true;
-	}
-	if (!c->keepalive || c->keepidle <= 0)
-		return false;
-	if (c->state != TIDE_TCP_ESTABLISHED && c->state != TIDE_TCP_CLOSE_WAIT &&
-	    c->state != TIDE_TCP_FIN_WAIT1 && c->state != TIDE_TCP_FIN_WAIT2)
-		return false;
-	if (c->snd_max != c->snd_una || c->sndq.len) {
-		/* data in flight: the retransmission timer watches the peer */
-		c->t_keepalive = st->now + TIDE_SEC(c->keepidle);
-		return false;
-	}
-	tide_time idle = st->now - c->last_rcv;
-	if (idle < TIDE_SEC(c->keepidle) && c->probes_out == 0) {
-		c->t_keepalive = c->last_rcv + TIDE_SEC(c->keepidle);
-		return false;
-	}
-	if (c->probes_out >= c->keepcnt) {
-		tide_tcp_send_active_reset(c);
-		TIDE_INC(st, TCPAbortOnTimeout);
-		if (c->sk)
-			c->sk->so_error = ETIMEDOUT;
-		tide_tcp_done(c);
-		return true;
-	}
-	tide_tcp_send_probe(c);
-	c->probes_out++;
-	c->t_keepalive = st->now + TIDE_SEC(c->keepintvl);
-	return false;
+	if (c->state == TIDE_TCP_FIN_WAIT2 && !c->sk)
+		return tide_tcp_fin_wait2_timer(c); /* LC-L03 */
+	return tide_tcp_keepalive_timer(c); /* tcp_keepalive.c */
 }
 
 void tide_tcp_timer_fire(struct tcp_conn *c)

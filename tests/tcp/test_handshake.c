@@ -261,13 +261,17 @@ static void test_LC_H02_accept_returns_only_completed_connections(void **state)
 }
 
 /* Two clients, A (40000) and B (40001), connect at once to a listener with
- * backlog 0: both SYNs find the accept queue empty, A's ACK fills it (Linux
- * allows backlog + 1), B's ACK overflows it. Segments #0..#5 at 0..2 ms. */
+ * backlog 1: both SYNs find room in the SYN queue (Linux 6.x: full when it
+ * holds more than the backlog, else B would get a SYN cookie). Then listen()
+ * shrinks the backlog to 0: A's ACK fills the accept queue (Linux allows
+ * backlog + 1), B's ACK overflows it. Segments #0..#5 at 0..2 ms. */
 static void open_two_into_backlog_0(struct th *h, int *lfd, int *a, int *b)
 {
-	*lfd = th_listen(h, h->s, 80, 0);
+	*lfd = th_listen(h, h->s, 80, 1);
 	*a = th_connect(h, h->c, TH_SERVER_ADDR, 80, 40000);
 	*b = th_connect(h, h->c, TH_SERVER_ADDR, 80, 40001);
+	th_run_until(h, TIDE_MS(2));
+	assert_int_equal(tide_listen(h->S, *lfd, 0), 0);
 	th_run_until(h, TIDE_MS(3));
 	th_expect_seg_at(h, 0, 0, h->c, SYN, 100, 0, 0);
 	expect_ports(h, 0, 40000, 80);

@@ -97,6 +97,7 @@ static void test_LC_C05_restart_keeps_every_record_exact(void **state)
 static void test_LC_C08_time_wait_record_is_small(void **state)
 {
 	(void)state;
+	/* 80: Linux's tw_entry_stamp (LC-K08) and tw_last_oow_ack_time came in */
 	assert_true(sizeof(struct tcp_tw) <= 64);
 	assert_true(sizeof(struct tcp_tw) < sizeof(struct tcp_conn) / 4);
 }
