@@ -35,6 +35,7 @@ enum tide_sim_event {
 	TIDE_SIM_DUPLICATED,  /* a fault rule made one extra copy */
 	TIDE_SIM_DELAYED,     /* a fault rule delayed or reordered it */
 	TIDE_SIM_UNROUTABLE,  /* no node owns the destination address */
+	TIDE_SIM_FILTERED,    /* the filter (a middlebox) dropped it */
 };
 
 /* Sees every packet event. `from`/`to` are node indexes (-1 if none). */
@@ -82,6 +83,18 @@ int tide_sim_node_count(const tide_sim *sim);
 int tide_sim_node_by_addr(const tide_sim *sim, uint32_t addr);
 
 void tide_sim_set_tap(tide_sim *sim, tide_sim_tap_fn fn, void *ctx);
+
+/* Decides, for every packet sent, whether the network silently drops it
+ * (true), e.g. a stateful middlebox that forgets idle connections. It runs
+ * after link cuts and before fault rules. */
+typedef bool (*tide_sim_filter_fn)(void *ctx, tide_time now, int from, int to,
+				   const uint8_t *pkt, size_t len);
+void tide_sim_set_filter(tide_sim *sim, tide_sim_filter_fn fn, void *ctx);
+
+/* A host reboots: its stack is freed (sending nothing) and a fresh one
+ * made from cfg takes its place, at the same address and node index.
+ * Packets in flight reach the new stack. Returns 0, or -1 with errno. */
+int tide_sim_replace_stack(tide_sim *sim, int node, const struct tide_config *cfg);
 /* Adds a fault rule; returns its index or -1. */
 int tide_sim_add_fault(tide_sim *sim, const struct tide_fault *f);
 /* Drops every packet sent between t1 (inclusive) and t2 (exclusive). */

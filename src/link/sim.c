@@ -28,7 +28,7 @@
  * clock moving. */
 #define SIM_MAX_EVENTS_PER_INSTANT 10000000u
 
-#define SIM_NEVENTS (TIDE_SIM_UNROUTABLE + 1)
+#define SIM_NEVENTS (TIDE_SIM_FILTERED + 1)
 
 struct sim_pkt {
 	tide_time t;              /* delivery time (or release deadline if held) */
@@ -86,6 +86,8 @@ struct tide_sim {
 
 	tide_sim_tap_fn tap;
 	void *tap_ctx;
+	tide_sim_filter_fn filter;
+	void *filter_ctx;
 	uint64_t counts[SIM_NEVENTS];
 
 	tide_time spin_at;
@@ -264,6 +266,32 @@ int tide_sim_add_stack(tide_sim *sim, const char *name, const struct tide_config
 	n->ops.advance = stack_advance;
 	n->ops.next_timer = stack_next_timer;
 	return n->index;
+}
+
+void tide_sim_set_filter(tide_sim *sim, tide_sim_filter_fn fn, void *ctx)
+{
+	sim->filter = fn;
+	sim->filter_ctx = ctx;
+}
+
+int tide_sim_replace_stack(tide_sim *sim, int node, const struct tide_config *cfg)
+{
+	if (!sim || !cfg || node < 0 || node >= sim->nnodes || !sim->nodes[node]->stack) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct sim_node *n = sim->nodes[node];
+	struct tide_config c = *cfg;
+	c.addr = n->addr;
+	c.output = stack_output;
+	c.output_ctx = n;
+	tide_stack *st = tide_stack_new(&c, sim->now);
+	if (!st)
+		return -1;
+	tide_stack_free(n->stack);
+	n->stack = st;
+	n->ctx = st;
+	return 0;
 }
 
 tide_stack *tide_sim_stack(tide_sim *sim, int node)
@@ -559,6 +587,10 @@ void tide_sim_send(tide_sim *sim, int from, const uint8_t *pkt, size_t len)
 	}
 	if (cut(sim, now)) {
 		report(sim, TIDE_SIM_DROPPED, now, from, to, pkt, len);
+		return;
+	}
+	if (sim->filter && sim->filter(sim->filter_ctx, now, from, to, pkt, len)) {
+		report(sim, TIDE_SIM_FILTERED, now, from, to, pkt, len);
 		return;
 	}
 

@@ -73,6 +73,7 @@ static const char *ev_name(enum tide_sim_event ev)
 	case TIDE_SIM_DUPLICATED: return "DUPLICATED";
 	case TIDE_SIM_DELAYED: return "DELAYED";
 	case TIDE_SIM_UNROUTABLE: return "UNROUTABLE";
+	case TIDE_SIM_FILTERED: return "FILTERED";
 	}
 	return "?";
 }
