@@ -69,6 +69,13 @@ typedef void (*tide_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
 typedef void (*tide_state_fn)(void *ctx, const struct tide_conn_id *id,
 			      int old_state, int new_state, tide_time now);
 
+/* Optional: told when one of a connection's timers fires and acts, for
+ * traces: `what` is "retransmission timeout", "zero-window probe timer",
+ * "delayed ACK", "keepalive timer", "FIN_WAIT_2 timer" or "SYN-ACK
+ * retransmission". (The end of TIME_WAIT shows as a state change.) */
+typedef void (*tide_timer_fn)(void *ctx, const struct tide_conn_id *id, const char *what,
+			      tide_time now);
+
 /* Optional: choose the initial sequence number (tests, RFC examples). */
 typedef uint32_t (*tide_isn_fn)(void *ctx, const struct tide_conn_id *id,
 				tide_time now);
@@ -129,6 +136,8 @@ struct tide_config {
 	void *output_ctx;
 	tide_state_fn on_state;   /* may be NULL */
 	void *state_ctx;
+	tide_timer_fn on_timer;   /* may be NULL */
+	void *timer_ctx;
 	tide_isn_fn isn;          /* may be NULL: Linux-style hashed ISN */
 	void *isn_ctx;
 	struct tide_settings settings;

@@ -300,6 +300,8 @@ void tide_tcp_req_timer(struct tide_stack *st, struct tcp_req *rq)
 		return;
 	}
 	if (resend) {
+		if (st->cfg.on_timer)
+			st->cfg.on_timer(st->cfg.timer_ctx, &rq->h.key, "SYN-ACK retransmission", st->now);
 		TIDE_INC(st, RetransSegs);
 		rq->resent = true;
 		send_synack(st, rq);

@@ -230,12 +230,21 @@ static bool keepalive_timer(struct tcp_conn *c)
 	return tide_tcp_keepalive_timer(c); /* tcp_keepalive.c */
 }
 
+/* Tells the observer (traces) which timer acts; only called when it does. */
+static void note_timer(struct tcp_conn *c, const char *what)
+{
+	const struct tide_config *cfg = &c->st->cfg;
+	if (cfg->on_timer)
+		cfg->on_timer(cfg->timer_ctx, &c->h.key, what, c->st->now);
+}
+
 void tide_tcp_timer_fire(struct tcp_conn *c)
 {
 	tide_time now = c->st->now;
 	if (c->t_delack <= now) {
 		c->t_delack = TIDE_TIME_NEVER;
 		if (c->ack_pending) {
+			note_timer(c, "delayed ACK");
 			/* An ACK that had to wait means the exchange is not
 			 * interactive after all (Linux leaves pingpong mode). */
 			c->pingpong = false;
@@ -245,12 +254,21 @@ void tide_tcp_timer_fire(struct tcp_conn *c)
 	}
 	if (c->t_rexmit <= now) {
 		c->t_rexmit = TIDE_TIME_NEVER;
+		if (c->rexmit_is_probe)
+			note_timer(c, "zero-window probe timer");
+		else if (c->snd_una != c->snd_max || c->state == TIDE_TCP_SYN_SENT ||
+			 c->state == TIDE_TCP_SYN_RECV)
+			note_timer(c, "retransmission timeout");
 		bool gone = c->rexmit_is_probe ? probe_timer(c) : retransmit_timer(c);
 		if (gone)
 			return;
 	}
 	if (c->t_keepalive <= now) {
 		c->t_keepalive = TIDE_TIME_NEVER;
+		if (c->state == TIDE_TCP_FIN_WAIT2 && !c->sk)
+			note_timer(c, "FIN_WAIT_2 timer");
+		else if (c->keepalive)
+			note_timer(c, "keepalive timer");
 		if (keepalive_timer(c))
 			return;
 	}
