@@ -60,7 +60,9 @@ int tide_shutdown(tide_stack *st, int fd, int how);
  * connection's on_state callback (struct tide_config) to report a state
  * other than FIN_WAIT_1, CLOSING and LAST_ACK, or for N seconds of its
  * clock, whichever comes first. A dying process never lingers (Linux's
- * PF_EXITING), so tide_release_owner does not either.
+ * PF_EXITING), so tide_release_owner does not either. A negative l_linger
+ * means for ever, as in Linux; getsockopt reports it as set (Linux reports
+ * LONG_MAX / HZ cut to an int, which depends on its build).
  */
 int tide_close(tide_stack *st, int fd);
 int tide_getsockopt(tide_stack *st, int fd, int level, int name, void *val, socklen_t *len);
@@ -92,12 +94,13 @@ int tide_sock_state(tide_stack *st, int fd);
  */
 int tide_sock_set_owner(tide_stack *st, int fd, uint32_t owner);
 /*
- * The process `owner` exits: every descriptor it owns is closed, in
- * ascending order as Linux's exit does, each exactly as tide_close would
- * (FIN, or RST when unread data is pending; a listener resets the
- * connections it never accepted; SO_LINGER never waits). The connections
- * then finish their close without any application, as orphans. Returns
- * how many descriptors were closed.
+ * The process `owner` exits: every descriptor it owns is closed, each
+ * exactly as tide_close would (FIN, or RST when unread data is pending; a
+ * listener resets the connections it never accepted; SO_LINGER never
+ * waits), from the highest descriptor down, the order in which Linux 6.x
+ * releases a dead process's sockets (its task_work runs last-in first-
+ * out). The connections then finish their close without any application,
+ * as orphans. Returns how many descriptors were closed.
  */
 int tide_release_owner(tide_stack *st, uint32_t owner);
 

@@ -932,12 +932,15 @@ int tide_sock_set_owner(tide_stack *st, int fd, uint32_t owner)
 	return 0;
 }
 
-/* Linux's exit path closes a dying process's descriptors in ascending
- * order, each as close() (and never lingers: PF_EXITING). */
+/* A dying process's descriptors, each closed as close() (never lingering:
+ * PF_EXITING). Linux's exit_files drops them in ascending order, but the
+ * last reference of each file is released by a task_work, and task_work
+ * runs last-in first-out since Linux 5.x: the sockets are released, and
+ * their FIN/RST sent, from the highest descriptor down (seen on 6.18). */
 int tide_release_owner(tide_stack *st, uint32_t owner)
 {
 	int n = 0;
-	for (uint32_t i = TIDE_FIRST_FD; i < st->fds.cap; i++) {
+	for (uint32_t i = st->fds.cap; i-- > TIDE_FIRST_FD;) {
 		struct tide_fdent *e = &st->fds.a[i];
 		if (!e->kind || *fd_owner(e) != owner)
 			continue;
