@@ -1,5 +1,5 @@
 # tide: the two commands of the README's Quick start live here.
-#   make run    one full connection lifecycle on the simulated network
+#   make run    one full connection lifecycle on the simulated network (tide-sim)
 #   make test   build with sanitizers and -Werror, then run every test
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
@@ -19,7 +19,12 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@./$(BUILD)/tools/tide-demo
+	@./$(BUILD)/tools/tide-sim run four-way-close --svg $(BUILD)/four-way-close.svg \
+		--pcap $(BUILD)/four-way-close.pcap
+	@echo
+	@echo "The same run as a picture: $(BUILD)/four-way-close.svg (open it in a browser)"
+	@echo "and as a capture:          $(BUILD)/four-way-close.pcap (open it in Wireshark)"
+	@echo "More scenarios: ./$(BUILD)/tools/tide-sim list; how to write one: docs/scenarios.md"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -2,7 +2,8 @@
 # Installs the Debian packages tide needs to build and test, when missing.
 # Called by the Makefile, so a fresh Debian machine needs nothing else.
 set -eu
-pkgs="cmake make gcc pkg-config libcmocka-dev"
+# tshark and xmllint (libxml2-utils) check tide-sim's pcap and SVG output.
+pkgs="cmake make gcc pkg-config libcmocka-dev libxml2-utils tshark"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -15,4 +16,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "tide: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# tshark's package would otherwise ask whether non-root users may capture.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get install -y $missing >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y $missing; }

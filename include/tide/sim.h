@@ -45,7 +45,8 @@ typedef void (*tide_sim_tap_fn)(void *ctx, enum tide_sim_event ev, tide_time now
 /* A fault rule: acts on the nth (1-based) packet that matches, and on the
  * `count - 1` matching packets after it (count 0 means 1). Matching: sent by
  * node `from` (-1: any), TCP flags with (flags & flags_mask) == flags_match,
- * payload length in [min_len, max_len] (max_len 0: any). */
+ * payload length in [min_len, max_len] (max_len 0: any), and no payload at
+ * all when no_payload is set (a pure ACK, which max_len cannot say). */
 enum tide_fault_action {
 	TIDE_FAULT_DROP,
 	TIDE_FAULT_DUPLICATE, /* deliver twice, the copy `delay` later */
@@ -61,6 +62,7 @@ struct tide_fault {
 	unsigned count;
 	enum tide_fault_action action;
 	tide_time delay;
+	bool no_payload;
 };
 
 tide_sim *tide_sim_new(tide_time one_way_delay);

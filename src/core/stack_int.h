@@ -410,6 +410,7 @@ void tide_tcp_keepalive_start(struct tcp_conn *c);
 void tide_tcp_set_keepalive(struct tcp_conn *c, bool on);
 void tide_tcp_set_keepidle(struct tcp_conn *c, int secs);
 bool tide_tcp_keepalive_timer(struct tcp_conn *c);
+bool tide_tcp_keepalive_acts(const struct tcp_conn *c);
 void tide_tcp_orphan_inc(struct tcp_conn *c);
 void tide_tcp_orphan_dec(struct tcp_conn *c);
 bool tide_tcp_too_many_orphans(const struct tide_stack *st, int shift);

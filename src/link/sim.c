@@ -499,6 +499,8 @@ static bool rule_matches(const struct tide_fault *f, int from, const struct sim_
 		return false;
 	if (f->max_len != 0 && m->payload_len > f->max_len)
 		return false;
+	if (f->no_payload && m->payload_len != 0)
+		return false;
 	return true;
 }
 

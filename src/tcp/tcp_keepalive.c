@@ -86,6 +86,17 @@ void tide_tcp_set_keepidle(struct tcp_conn *c, int secs)
 	tide_tcp_timers_update(c);
 }
 
+/* Whether the keepalive timer, firing now, sends a probe or a reset rather
+ * than only re-arming itself (traces mark only timers that act). */
+bool tide_tcp_keepalive_acts(const struct tcp_conn *c)
+{
+	if (!c->keepalive || c->state == TIDE_TCP_CLOSE || c->state == TIDE_TCP_SYN_SENT)
+		return false;
+	if (c->snd_max != c->snd_una || c->sndq.len)
+		return false;
+	return keepalive_elapsed(c) >= TIDE_SEC(tide_tcp_keepidle(c));
+}
+
 /* The keepalive timer fired. Returns true if the connection is gone. */
 bool tide_tcp_keepalive_timer(struct tcp_conn *c)
 {

@@ -323,9 +323,15 @@ int tide_tcp_retransmit_head(struct tcp_conn *c)
 	uint32_t off = c->snd_una - start;
 	uint32_t avail = off < c->sndq.len ? c->sndq.len - off : 0;
 	uint32_t len = avail < c->mss ? avail : c->mss;
+	/* Only data sent before: bytes queued since (held back by Nagle, say)
+	 * are new data. Linux collapses a retransmission only with segments
+	 * already sent, and an ACK beyond snd_max would be refused. */
+	uint32_t sent = (c->fin_sent ? c->fin_seq : c->snd_max) - c->snd_una;
+	if (len > sent)
+		len = sent;
 	bool fin = c->fin_sent && c->snd_una + len == c->fin_seq;
 	uint8_t flags = TIDE_TCP_ACK;
-	if (len && off + len == c->sndq.len)
+	if (len && (off + len == c->sndq.len || len == sent))
 		flags |= TIDE_TCP_PSH;
 	if (fin)
 		flags |= TIDE_TCP_FIN;

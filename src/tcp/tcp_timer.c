@@ -267,7 +267,7 @@ void tide_tcp_timer_fire(struct tcp_conn *c)
 		c->t_keepalive = TIDE_TIME_NEVER;
 		if (c->state == TIDE_TCP_FIN_WAIT2 && !c->sk)
 			note_timer(c, "FIN_WAIT_2 timer");
-		else if (c->keepalive)
+		else if (tide_tcp_keepalive_acts(c))
 			note_timer(c, "keepalive timer");
 		if (keepalive_timer(c))
 			return;

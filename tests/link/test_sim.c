@@ -533,6 +533,31 @@ static void test_duplicate(void **state)
 	fx_free(f);
 }
 
+/* no_payload: a rule for pure ACKs skips data segments with the same
+ * flags, and counts only the segments it can act on. */
+static void test_no_payload_rule(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(TIDE_MS(1));
+	const struct tide_fault pure_ack = {
+		.from = -1, .flags_mask = TIDE_TCP_SYN | TIDE_TCP_FIN | TIDE_TCP_RST | TIDE_TCP_ACK,
+		.flags_match = TIDE_TCP_ACK, .no_payload = true, .nth = 2,
+		.action = TIDE_FAULT_DROP,
+	};
+	tide_sim_add_fault(f->sim, &pure_ack);
+	send_from(&f->a, ADDR_B, TIDE_TCP_ACK, 1, 0);    /* pure ACK #1 */
+	send_from(&f->a, ADDR_B, TIDE_TCP_ACK, 2, 100);  /* data: not counted */
+	send_from(&f->a, ADDR_B, TIDE_TCP_ACK, 3, 0);    /* pure ACK #2: dropped */
+	send_from(&f->a, ADDR_B, TIDE_TCP_ACK, 4, 0);
+	tide_sim_run_for(f->sim, TIDE_SEC(1));
+	const struct rx want[] = {
+		{ 1, TIDE_MS(1), 1 }, { 1, TIDE_MS(1), 2 }, { 1, TIDE_MS(1), 4 },
+	};
+	expect_rx(&f->log, want, 3);
+	assert_int_equal(tide_sim_count(f->sim, TIDE_SIM_DROPPED), 1);
+	fx_free(f);
+}
+
 static void test_delay(void **state)
 {
 	(void)state;
@@ -788,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_drop_second_syn_from_node0),
 		cmocka_unit_test(test_rule_window_length_and_protocol),
 		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_no_payload_rule),
 		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_reorder),
 		cmocka_unit_test(test_cut_link),

@@ -44,10 +44,20 @@ struct sim_segment {
 	size_t pktlen;
 };
 
+/* What made a state change happen (CAUSE_UNKNOWN when not recorded). */
+enum sim_cause {
+	CAUSE_UNKNOWN,
+	CAUSE_ARRIVAL,             /* a segment arrived: cause_seg */
+	CAUSE_ACTION,              /* a timeline action (a call, dies, reboots) */
+	CAUSE_TIMER,               /* one of the stack's timers */
+};
+
 struct sim_state_change {
 	int host;
 	struct tide_conn_id id;    /* from that host's side; rport 0 for a listener */
 	int old_state, new_state;
+	enum sim_cause cause;
+	size_t cause_seg;          /* CAUSE_ARRIVAL: index into segs */
 };
 
 /* A stack timer that fired and did something visible (a retransmission,
@@ -87,6 +97,8 @@ struct sim_expect_result {
 	char text[128];            /* the expectation as written */
 	bool ok;
 	char detail[128];          /* what was found, when not ok */
+	tide_time t;               /* when it was checked (m->end for `at end`) */
+	bool at_end;
 };
 
 struct sim_host_info {
@@ -112,6 +124,8 @@ struct sim_model {
 	struct sim_expect_result *expects; size_t nexpects, expectcap;
 };
 
+/* Frees the arrays (and packet copies) and empties the model; the struct
+ * itself is the caller's. */
 void sim_model_free(struct sim_model *m);
 
 /*
@@ -144,6 +158,36 @@ void sim_model_sort_events(struct sim_model *m);
 
 /* The index of the host with this address, or -1. */
 int sim_model_host_by_addr(const struct sim_model *m, uint32_t addr);
+
+/*
+ * Per-connection state timelines, computed from the state changes: one per
+ * connection (a host and a 4-tuple; a listener has rport 0), in the order
+ * the connections first appear. A connection ends when it reaches CLOSED;
+ * a later change on the same host and 4-tuple starts a new timeline. Each
+ * span is one state with the time it was entered and left; CLOSED itself
+ * is not a span. A connection still open when the run stopped has open set
+ * and its last span ends at m->end.
+ */
+struct sim_span {
+	int state;
+	tide_time from, to;
+};
+
+struct sim_timeline {
+	int host;
+	struct tide_conn_id id;
+	struct sim_span *spans;
+	size_t nspans, spancap;
+	bool open;
+};
+
+/* 0, or -1 with errno ENOMEM (nothing to free then). */
+int sim_model_timelines(const struct sim_model *m, struct sim_timeline **out, size_t *n);
+void sim_timelines_free(struct sim_timeline *t, size_t n);
+
+/* The length of the valid UTF-8 character at p (1..4), or 0 when the bytes
+ * there are not valid UTF-8 (writers replace such bytes). *p != 0. */
+size_t sim_utf8_len(const unsigned char *p);
 
 /* "198.18.0.1:40000" into buf (at least 22 bytes); returns buf. */
 const char *sim_addr_str(uint32_t addr, uint16_t port, char *buf, size_t cap);
