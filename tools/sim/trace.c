@@ -24,6 +24,7 @@ struct tw {                       /* what the writer works from */
 	bool columns;             /* two hosts, one per column */
 	bool prefix;              /* segment lines start with "a:p > b:q" */
 	int prefix_w;
+	int time_w;               /* width of the time column's number */
 };
 
 static const char *ms(char *buf, size_t cap, tide_time t)
@@ -36,7 +37,7 @@ static void put_time(struct tw *w, tide_time t)
 {
 	char num[32];
 	snprintf(num, sizeof(num), "%" PRIu64 ".%03" PRIu64, t / 1000, t % 1000);
-	fprintf(w->out, "%9s ms  ", num);
+	fprintf(w->out, "%*s ms  ", w->time_w, num);
 }
 
 static const char *duration(char *buf, size_t cap, tide_time d)
@@ -236,10 +237,10 @@ static void print_header(struct tw *w)
 	if (w->columns) {
 		int left_w = STATE_W + 1 + 3 + 1 + SEG_W + 1 + 3 + 1;
 		if (w->prefix)
-			fprintf(o, "%12s  %-*s  %-*s%s\n", "time", w->prefix_w, "connection", left_w,
+			fprintf(o, "%*s  %-*s  %-*s%s\n", w->time_w + 3, "time", w->prefix_w, "connection", left_w,
 				m->hosts[0].name, m->hosts[1].name);
 		else
-			fprintf(o, "%12s  %-*s%s\n", "time", left_w, m->hosts[0].name, m->hosts[1].name);
+			fprintf(o, "%*s  %-*s%s\n", w->time_w + 3, "time", left_w, m->hosts[0].name, m->hosts[1].name);
 	}
 }
 
@@ -413,6 +414,12 @@ int sim_write_trace(const struct sim_model *m, FILE *out)
 	}
 	w.columns = m->nhosts == 2;
 	w.prefix = m->nhosts != 2 || nconn > 1;
+	/* One width for the whole run, so long runs (an hour is 3600000.000
+	 * ms) keep the columns straight; 9 keeps short runs as they were. */
+	char endnum[32];
+	w.time_w = snprintf(endnum, sizeof(endnum), "%" PRIu64 ".%03" PRIu64, m->end / 1000, m->end % 1000);
+	if (w.time_w < 9)
+		w.time_w = 9;
 	for (size_t i = 0; w.prefix && i < m->nsegs; i++) {
 		char a[64], b[64];
 		ep(m, m->segs[i].id.laddr, m->segs[i].id.lport, a, sizeof(a));
