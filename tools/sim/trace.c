@@ -176,9 +176,47 @@ static void print_segment(struct tw *w, const struct sim_segment *s)
 /* Whether a state change already shows elsewhere: in the receiver's column
  * of the segment whose arrival caused it, or as the call that made it.
  * What a timer did gets a line of its own. */
-static bool covered(const struct sim_state_change *c)
+static bool same_conn(const struct sim_state_change *a, int host, const struct tide_conn_id *id)
 {
-	return c->cause == CAUSE_ARRIVAL || c->cause == CAUSE_ACTION;
+	return a->host == host && a->id.laddr == id->laddr && a->id.raddr == id->raddr &&
+	       a->id.lport == id->lport && a->id.rport == id->rport;
+}
+
+/* Whether a segment line already shows this state change, so that it needs
+ * no line of its own: an arrival's last change is the receiver's column of
+ * that segment; a call's change is the sender's column of the next segment
+ * that connection sends, if it sends one at once. Anything else (a second
+ * change from one arrival, a call that changes state and sends nothing)
+ * gets its own line. */
+static bool covered(const struct sim_model *m, size_t ev)
+{
+	const struct sim_state_change *c = &m->states[m->events[ev].index];
+	if (c->cause == CAUSE_ARRIVAL) {
+		const struct sim_segment *s = &m->segs[c->cause_seg];
+		if (s->receiver_state != c->new_state)
+			return false;
+		for (size_t i = m->events[ev].index + 1; i < m->nstates; i++) {
+			const struct sim_state_change *d = &m->states[i];
+			if (d->cause == CAUSE_ARRIVAL && d->cause_seg == c->cause_seg && same_conn(d, c->host, &c->id))
+				return false;
+		}
+		return true;
+	}
+	if (c->cause == CAUSE_ACTION) {
+		for (size_t i = ev + 1; i < m->nevents && m->events[i].t == m->events[ev].t; i++) {
+			const struct sim_event *e = &m->events[i];
+			if (e->kind == EV_STATE && same_conn(&m->states[e->index], c->host, &c->id))
+				return false; /* changes again before sending */
+			if (e->kind != EV_SEGMENT)
+				continue;
+			const struct sim_segment *s = &m->segs[e->index];
+			if (s->from == c->host && s->id.laddr == c->id.laddr && s->id.lport == c->id.lport &&
+			    s->id.raddr == c->id.raddr && s->id.rport == c->id.rport)
+				return s->sender_state == c->new_state;
+		}
+		return false;
+	}
+	return false;
 }
 
 static void print_expect_fail(struct tw *w, const struct sim_expect_result *x)
@@ -291,7 +329,7 @@ static void print_body(struct tw *w)
 			fprintf(w->out, "note: %s\n", m->notes[e->index].text);
 			break;
 		case EV_STATE: {
-			if (covered(&m->states[e->index]))
+			if (covered(m, i))
 				break;
 			const struct sim_state_change *c = &m->states[e->index];
 			put_time(w, e->t);
