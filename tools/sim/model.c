@@ -4,6 +4,8 @@
  */
 #include "model.h"
 
+#include <stdarg.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,4 +248,21 @@ size_t sim_utf8_len(const unsigned char *p)
 	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
 		return 0;
 	return n;
+}
+
+void sim_out_puts(struct sim_out *w, const char *s)
+{
+	if (!w->err && fputs(s, w->out) == EOF)
+		w->err = errno ? errno : EIO;
+}
+
+void sim_out_printf(struct sim_out *w, const char *fmt, ...)
+{
+	if (w->err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vfprintf(w->out, fmt, ap) < 0)
+		w->err = errno ? errno : EIO;
+	va_end(ap);
 }

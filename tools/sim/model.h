@@ -192,6 +192,15 @@ size_t sim_utf8_len(const unsigned char *p);
 /* "198.18.0.1:40000" into buf (at least 22 bytes); returns buf. */
 const char *sim_addr_str(uint32_t addr, uint16_t port, char *buf, size_t cap);
 
+/* An output that keeps its first write error, so a writer need not check
+ * every call: it looks at err once at the end. */
+struct sim_out {
+	FILE *out;
+	int err;
+};
+void sim_out_puts(struct sim_out *w, const char *s);
+void sim_out_printf(struct sim_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Writers (each returns 0, or -1 with errno). */
 int sim_write_trace(const struct sim_model *m, FILE *out);   /* trace + state timeline */
 int sim_write_json(const struct sim_model *m, FILE *out);

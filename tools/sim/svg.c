@@ -58,66 +58,44 @@ struct dconn {
 	bool shared;       /* ...and its local port is another's too: by its peer */
 };
 
-struct sw {
-	FILE *out;
-	int err;
-};
-
-static void sputs(struct sw *w, const char *s)
-{
-	if (!w->err && fputs(s, w->out) == EOF)
-		w->err = errno ? errno : EIO;
-}
-
-static void sprintf_(struct sw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sprintf_(struct sw *w, const char *fmt, ...)
-{
-	if (w->err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vfprintf(w->out, fmt, ap) < 0)
-		w->err = errno ? errno : EIO;
-	va_end(ap);
-}
 
 /* Text for element content and attribute values. XML 1.0 forbids most
  * control characters outright and the file must be UTF-8, so those bytes
  * become '?' rather than making the whole picture unreadable. */
-static void sesc(struct sw *w, const char *s)
+static void sesc(struct sim_out *w, const char *s)
 {
 	char buf[8];
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '&': sputs(w, "&amp;"); break;
-		case '<': sputs(w, "&lt;"); break;
-		case '>': sputs(w, "&gt;"); break;
-		case '"': sputs(w, "&quot;"); break;
-		case '\'': sputs(w, "&apos;"); break;
+		case '&': sim_out_puts(w, "&amp;"); break;
+		case '<': sim_out_puts(w, "&lt;"); break;
+		case '>': sim_out_puts(w, "&gt;"); break;
+		case '"': sim_out_puts(w, "&quot;"); break;
+		case '\'': sim_out_puts(w, "&apos;"); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f) {
-				sputs(w, "?");
+				sim_out_puts(w, "?");
 				continue;
 			}
 			size_t n = sim_utf8_len(p);
 			if (n == 0) {
-				sputs(w, "?");
+				sim_out_puts(w, "?");
 				continue;
 			}
 			memcpy(buf, p, n);
 			buf[n] = 0;
-			sputs(w, buf);
+			sim_out_puts(w, buf);
 			p += n - 1;
 		}
 	}
 }
 
 /* <text> with escaped content; attrs is raw attribute text. */
-static void stext(struct sw *w, double x, double y, const char *attrs, const char *text)
+static void stext(struct sim_out *w, double x, double y, const char *attrs, const char *text)
 {
-	sprintf_(w, "<text x=\"%.1f\" y=\"%.1f\" %s>", x, y, attrs);
+	sim_out_printf(w, "<text x=\"%.1f\" y=\"%.1f\" %s>", x, y, attrs);
 	sesc(w, text);
-	sputs(w, "</text>\n");
+	sim_out_puts(w, "</text>\n");
 }
 
 /* "12.345 ms", "60.115 s", "7200.000 s": virtual times for the reader,
@@ -273,9 +251,9 @@ static struct item *build_rows(const struct sim_model *m, size_t *nitems)
 	return it;
 }
 
-static void defs(struct sw *w)
+static void defs(struct sim_out *w)
 {
-	sputs(w,
+	sim_out_puts(w,
 	      "<defs>\n"
 	      "<marker id=\"ah\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" "
 	      "markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">"
@@ -342,14 +320,14 @@ static void seg_label(const struct sim_segment *s, char *buf, size_t cap)
 /* A straight arrow from (x1,y1) to (x2,y2) with its label along it. */
 /* With from_start, the label begins at the sending end instead of being
  * centred: a lost segment's short arrow would not hold it otherwise. */
-static void arrow_at(struct sw *w, double x1, double y1, double x2, double y2, const char *cls,
+static void arrow_at(struct sim_out *w, double x1, double y1, double x2, double y2, const char *cls,
 		     const char *marker, const char *label, const char *lcls, bool from_start)
 {
-	sprintf_(w, "<line class=\"arrow%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", cls,
+	sim_out_printf(w, "<line class=\"arrow%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", cls,
 		 x1, y1, x2, y2);
 	if (marker)
-		sprintf_(w, " marker-end=\"url(#%s)\"", marker);
-	sputs(w, "/>\n");
+		sim_out_printf(w, " marker-end=\"url(#%s)\"", marker);
+	sim_out_puts(w, "/>\n");
 	if (!label)
 		return;
 	double mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
@@ -366,14 +344,14 @@ static void arrow_at(struct sw *w, double x1, double y1, double x2, double y2, c
 		ang -= 180;
 	else if (ang < -90)
 		ang += 180;
-	sprintf_(w, "<text class=\"seg%s\" text-anchor=\"%s\" x=\"%.1f\" y=\"%.1f\" "
+	sim_out_printf(w, "<text class=\"seg%s\" text-anchor=\"%s\" x=\"%.1f\" y=\"%.1f\" "
 		     "transform=\"rotate(%.2f %.1f %.1f)\">",
 		 lcls, anchor, mx, my - 5, ang, mx, my);
 	sesc(w, label);
-	sputs(w, "</text>\n");
+	sim_out_puts(w, "</text>\n");
 }
 
-static void arrow(struct sw *w, double x1, double y1, double x2, double y2, const char *cls,
+static void arrow(struct sim_out *w, double x1, double y1, double x2, double y2, const char *cls,
 		  const char *marker, const char *label, const char *lcls)
 {
 	arrow_at(w, x1, y1, x2, y2, cls, marker, label, lcls, false);
@@ -418,7 +396,7 @@ static const char *side(int host, int nslots, const char *text, double *x)
 	return "start";
 }
 
-static void side_text(struct sw *w, int host, int nslots, double y, const char *cls,
+static void side_text(struct sim_out *w, int host, int nslots, double y, const char *cls,
 		      const char *text)
 {
 	double x;
@@ -428,10 +406,10 @@ static void side_text(struct sw *w, int host, int nslots, double y, const char *
 	stext(w, x, y + 4, attrs, text);
 }
 
-static void legend(struct sw *w, double y, double width)
+static void legend(struct sim_out *w, double y, double width)
 {
 	double x = TIME_W;
-	sprintf_(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\"/>\n", x,
+	sim_out_printf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\"/>\n", x,
 		 y - 18, width - 20, y - 18);
 	stext(w, x, y, "class=\"leg\" font-weight=\"bold\"", "How to read this:");
 	y += 24;
@@ -441,7 +419,7 @@ static void legend(struct sw *w, double y, double width)
 	stext(w, x + 500, y + 8, "class=\"leg\"", "a retransmission");
 	y += 26;
 	arrow(w, x, y, x + 40, y + 4, " arrowr", NULL, NULL, "");
-	sprintf_(w, "<path class=\"x\" d=\"M%.1f,%.1f l8,8 m0,-8 l-8,8\"/>\n", x + 36, y);
+	sim_out_printf(w, "<path class=\"x\" d=\"M%.1f,%.1f l8,8 m0,-8 l-8,8\"/>\n", x + 36, y);
 	stext(w, x + 80, y + 8, "class=\"leg\"", "a segment lost on the way (dropped)");
 	arrow(w, x + 420, y, x + 490, y + 8, " dup", "ah", NULL, "");
 	stext(w, x + 500, y + 8, "class=\"leg\"", "a duplicate copy the network delivered");
@@ -455,7 +433,7 @@ static void legend(struct sw *w, double y, double width)
 	stext(w, x, y + 4, "class=\"leg\"", "states:");
 	double sx = x + 60;
 	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-		sprintf_(w, "<rect class=\"%s band\" x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"14\"/>\n",
+		sim_out_printf(w, "<rect class=\"%s band\" x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"14\"/>\n",
 			 state_class(states[i].st), sx, y - 8);
 		stext(w, sx + 20, y + 4, "class=\"leg\"", states[i].name);
 		sx += 36 + 7.2 * (double)strlen(states[i].name);
@@ -471,7 +449,7 @@ static void legend(struct sw *w, double y, double width)
 
 int sim_write_svg(const struct sim_model *m, FILE *out)
 {
-	struct sw w = { .out = out };
+	struct sim_out w = { .out = out };
 	size_t n;
 	struct item *it = build_rows(m, &n);
 	if (!it)
@@ -616,16 +594,16 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 	}
 
 	/* Header. */
-	sprintf_(&w,
+	sim_out_printf(&w,
 		 "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
 		 "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
 		 width, height, width, height);
-	sputs(&w, "<title>");
+	sim_out_puts(&w, "<title>");
 	sesc(&w, m->title[0] ? m->title : "tide-sim");
-	sputs(&w, "</title>\n");
+	sim_out_puts(&w, "</title>\n");
 	defs(&w);
-	sprintf_(&w, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", width,
+	sim_out_printf(&w, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", width,
 		 height);
 	stext(&w, 20, 30, "class=\"title\"", m->title[0] ? m->title : "tide-sim");
 	{
@@ -659,21 +637,21 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 			continue;
 		double gy = it[i].y - ROW_H / 2 - gap_h(it[i].gap_before) / 2;
 		if (it[i].gap_before == 1) {
-			sprintf_(&w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			sim_out_printf(&w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 				     "stroke=\"#aaa\" stroke-dasharray=\"2,4\"/>\n",
 				 TIME_W - 80, gy + 2, width - 20, gy + 2);
 			continue;
 		}
-		sprintf_(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\"/>\n",
+		sim_out_printf(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\"/>\n",
 			 TIME_W - 80, gy - GAP_H / 2 + 4, width - TIME_W + 60, GAP_H - 8);
-		sputs(&w, "<path fill=\"none\" stroke=\"#999\" stroke-width=\"1.2\" d=\"");
+		sim_out_puts(&w, "<path fill=\"none\" stroke=\"#999\" stroke-width=\"1.2\" d=\"");
 		for (double x = TIME_W - 80; x < width - 20; x += 20)
-			sprintf_(&w, "%s%.1f,%.1f q5,-6 10,0 t10,0", x == TIME_W - 80 ? "M" : " M", x,
+			sim_out_printf(&w, "%s%.1f,%.1f q5,-6 10,0 t10,0", x == TIME_W - 80 ? "M" : " M", x,
 				 gy + 8);
-		sputs(&w, "\"/>\n");
+		sim_out_puts(&w, "\"/>\n");
 	}
 	if (hide_from < n) {
-		sprintf_(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+		sim_out_printf(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 			     "fill=\"#fdf1e4\" stroke=\"#e0a060\" stroke-dasharray=\"4,3\"/>\n",
 			 TIME_W - 80, elide_y - ELIDE_H / 2 + 6, width - TIME_W + 60, ELIDE_H - 12);
 	}
@@ -684,9 +662,9 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 		char addr[32];
 		sim_addr_str(m->hosts[h].addr, 0, addr, sizeof addr);
 		*strrchr(addr, ':') = 0;
-		sprintf_(&w, "<line class=\"life\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+		sim_out_printf(&w, "<line class=\"life\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
 			 top + 44, x, bottom);
-		sprintf_(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"180\" height=\"44\" rx=\"6\" "
+		sim_out_printf(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"180\" height=\"44\" rx=\"6\" "
 			     "fill=\"#eef2f8\" stroke=\"#4a5a7a\" stroke-width=\"1.2\"/>\n",
 			 x - 90, top);
 		stext(&w, x, top + 19, "class=\"hname\"", m->hosts[h].name);
@@ -701,7 +679,7 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 		char tb[48];
 		fmt_time(it[i].t, tb, sizeof tb);
 		stext(&w, TIME_W, it[i].y + 4, "class=\"time\"", tb);
-		sprintf_(&w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
+		sim_out_printf(&w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
 			 TIME_W + 6, it[i].y, width - 20, it[i].y);
 		last = it[i].t;
 	}
@@ -725,7 +703,7 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 			if (!end && !(d->host == c->host && same_id(&d->id, &c->id)))
 				continue;
 			if (d->slot >= 0 && d->state)
-				sprintf_(&w, "<rect class=\"%s band\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				sim_out_printf(&w, "<rect class=\"%s band\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 					     "height=\"%.1f\"/>\n",
 					 state_class(d->state), host_x(d->host) - BAND_W / 2 + d->slot * SLOT_W,
 					 d->y0, BAND_W, by - d->y0 > 0 ? by - d->y0 : 0);
@@ -818,11 +796,11 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 				else if (ang < -90)
 					ang += 180;
 				snprintf(t, sizeof t, "the network delivered it %d times", s->dup_count + 1);
-				sprintf_(&w, "<text class=\"seg%s\" text-anchor=\"middle\" "
+				sim_out_printf(&w, "<text class=\"seg%s\" text-anchor=\"middle\" "
 					     "x=\"%.1f\" y=\"%.1f\" transform=\"rotate(%.2f %.1f %.1f)\">",
 					 lcls, mx, my, ang, mx, my - 14);
 				sesc(&w, t);
-				sputs(&w, "</text>\n");
+				sim_out_puts(&w, "</text>\n");
 			}
 		} else if (s->fate == FATE_DELIVERED) {
 			/* Arrived after the last row drawn. */
@@ -830,7 +808,7 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 		} else {
 			double xe = x1 + (x2 - x1) * 0.55, ye = y1 + ROW_H * 0.3;
 			arrow_at(&w, x1, y1, xe, ye, " arrowr", NULL, lab, " segr", true);
-			sprintf_(&w, "<path class=\"x\" d=\"M%.1f,%.1f l10,10 m0,-10 l-10,10\"/>\n", xe - 5,
+			sim_out_printf(&w, "<path class=\"x\" d=\"M%.1f,%.1f l10,10 m0,-10 l-10,10\"/>\n", xe - 5,
 				 ye - 5);
 			const char *why = s->fate == FATE_MIDDLEBOX   ? "lost: dropped by the middlebox"
 					  : s->fate == FATE_UNROUTABLE ? "lost: no host has that address"
@@ -901,13 +879,13 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 				snprintf(buf, sizeof buf, "%s", name);
 			double pw = 7.2 * (double)strlen(buf) + 12;
 			double px = host_x(c->host) + (d->slot > 0 ? d->slot * SLOT_W : 0);
-			sprintf_(&w, "<rect class=\"%s pillbox\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+			sim_out_printf(&w, "<rect class=\"%s pillbox\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				     "height=\"16\" rx=\"8\"/>\n",
 				 c->new_state == TIDE_TCP_CLOSE ? "sx" : state_class(c->new_state),
 				 px - pw / 2, ry - 8, pw);
 			if (c->new_state == TIDE_TCP_TIME_WAIT)
 				/* The hatching makes dark text hard to read: a plain backing. */
-				sprintf_(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" "
+				sim_out_printf(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" "
 					     "rx=\"4\" fill=\"#f0f0f0\" opacity=\"0.9\"/>\n",
 					 px - pw / 2 + 5, ry - 6, pw - 10);
 			stext(&w, px, ry + 4, "class=\"pill\"", buf);
@@ -927,7 +905,7 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 			if (t->host < 0 || t->host >= m->nhosts)
 				break;
 			double hx = host_x(t->host);
-			sprintf_(&w, "<path d=\"M%.1f,%.1f l6,6 l-6,6 l-6,-6 z\" fill=\"#8e44ad\" "
+			sim_out_printf(&w, "<path d=\"M%.1f,%.1f l6,6 l-6,6 l-6,-6 z\" fill=\"#8e44ad\" "
 				     "stroke=\"#fff\" stroke-width=\"1\"/>\n",
 				 hx, ry - 6);
 			timer_label(t, buf, sizeof buf);
@@ -940,7 +918,7 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 				side_text(&w, nt->host, nslots[nt->host], ry, "note", nt->text);
 			} else {
 				double gx = nhosts > 1 ? (host_x(0) + host_x(nhosts - 1)) / 2 : host_x(0);
-				sprintf_(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" rx=\"4\" "
+				sim_out_printf(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" rx=\"4\" "
 					     "fill=\"#fff3e0\" stroke=\"#e0a060\"/>\n",
 					 gx - text_w(nt->text, 7.0) / 2 - 10, ry - 10,
 					 text_w(nt->text, 7.0) + 20);
@@ -979,13 +957,13 @@ int sim_write_svg(const struct sim_model *m, FILE *out)
 			 "have everything ⋯",
 			 hide_to - hide_from, a, b);
 		double gx = nhosts > 1 ? (host_x(0) + host_x(nhosts - 1)) / 2 : host_x(0) + 150;
-		sprintf_(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"20\" rx=\"4\" "
+		sim_out_printf(&w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"20\" rx=\"4\" "
 			     "fill=\"#fff\" stroke=\"#e0a060\"/>\n",
 			 gx - text_w(t, 7.0) / 2 - 10, elide_y - 12, text_w(t, 7.0) + 20);
 		stext(&w, gx, elide_y + 3, "class=\"note\" text-anchor=\"middle\"", t);
 	}
 	legend(&w, bottom + 60, width);
-	sputs(&w, "</svg>\n");
+	sim_out_puts(&w, "</svg>\n");
 	if (!w.err && fflush(out) == EOF)
 		w.err = errno ? errno : EIO;
 	rc = w.err ? -1 : 0;
