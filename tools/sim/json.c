@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-
 /* A JSON string. The model's texts come from scenario files, which may hold
  * anything, so every control character is escaped and bytes that are not
  * UTF-8 become U+FFFD; other characters are passed through. */

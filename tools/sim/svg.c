@@ -58,7 +58,6 @@ struct dconn {
 	bool shared;       /* ...and its local port is another's too: by its peer */
 };
 
-
 /* Text for element content and attribute values. XML 1.0 forbids most
  * control characters outright and the file must be UTF-8, so those bytes
  * become '?' rather than making the whole picture unreadable. */
