@@ -3,7 +3,12 @@
 # Called by the Makefile, so a fresh Debian machine needs nothing else.
 set -eu
 # tshark and xmllint (libxml2-utils) check tide-sim's pcap and SVG output.
+# The interop tests (tests/interop) talk to the Linux kernel's TCP in network
+# namespaces: iproute2 (ip, ss), nftables (loss), curl, socat, python3.
 pkgs="cmake make gcc pkg-config libcmocka-dev libxml2-utils tshark"
+pkgs="$pkgs iproute2 nftables curl socat python3"
+# tests/net/tun_ping.sh pings tide from the kernel side.
+pkgs="$pkgs iputils-ping"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -175,6 +175,8 @@ struct tide_settings *tide_stack_settings(tide_stack *st);
 #define TIDE_COUNTERS(X) \
 	X(IpInReceives) X(IpInHdrErrors) X(IpInAddrErrors) X(IpInUnknownProtos) \
 	X(IpInDelivers) X(IpOutRequests) X(IpReasmFails) \
+	X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInEchos) \
+	X(IcmpOutMsgs) X(IcmpOutEchoReps) \
 	X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) \
 	X(InSegs) X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors) \
 	X(TW) X(TWRecycled) X(TWKilled) X(TCPTimeWaitOverflow) \
@@ -191,6 +193,7 @@ struct tide_settings *tide_stack_settings(tide_stack *st);
 	X(DropIpTruncated) X(DropIpVersion) X(DropIpHeaderLength) \
 	X(DropIpTotalLength) X(DropIpChecksum) X(DropIpFragment) \
 	X(DropIpNotForUs) X(DropIpBadSource) X(DropIpProtocol) \
+	X(DropIcmpTruncated) X(DropIcmpChecksum) \
 	X(DropTcpTruncated) X(DropTcpOffset) X(DropTcpChecksum) \
 	X(DropTcpOption) X(DropTcpFlags) X(DropTcpNoSocket) X(DropTcpState) \
 	X(DropTcpSequence) X(DropTcpAck) X(DropTcpRst)
@@ -216,6 +219,23 @@ struct tide_conn_info {
 	int fd;                   /* owning descriptor, -1 when orphaned */
 	tide_time state_since;    /* when the current state was entered */
 	tide_time timer_at;       /* next timer of this connection, or NEVER */
+	/* The timer `ss -o` shows (Linux's inet_diag choice: retransmission,
+	 * else zero-window probe, else keepalive, else delayed ACK), when it
+	 * fires (NEVER when off) and its count: retransmissions for ON (of
+	 * the SYN-ACK for SYN_RECV requests), probes out for PERSIST and
+	 * KEEPALIVE. */
+	uint8_t timer;            /* enum tide_conn_timer */
+	uint8_t timer_count;
+	tide_time timer_expires;
+};
+/* Numbered as Linux's idiag_timer (IDIAG_TIMER_*). */
+enum tide_conn_timer {
+	TIDE_CONN_TIMER_OFF = 0,
+	TIDE_CONN_TIMER_ON = 1,        /* retransmission: SYN, SYN-ACK, data, FIN */
+	TIDE_CONN_TIMER_KEEPALIVE = 2, /* keepalive, or an orphaned FIN_WAIT_2's timeout */
+	TIDE_CONN_TIMER_TIMEWAIT = 3,  /* TIME_WAIT and orphaned FIN_WAIT_2 records */
+	TIDE_CONN_TIMER_PERSIST = 4,   /* zero-window probe */
+	TIDE_CONN_TIMER_DELACK = 5,    /* delayed ACK (reported by recent kernels) */
 };
 typedef void (*tide_conn_visit_fn)(void *ctx, const struct tide_conn_info *ci);
 /* Visits every connection (listeners, SYN_RECV requests, TIME_WAIT

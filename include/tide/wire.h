@@ -1,5 +1,5 @@
 /*
- * Packet formats: IPv4 and TCP, parsed and built in place.
+ * Packet formats: IPv4, TCP and ICMP, parsed and built in place.
  *
  * Parsers take a buffer and its length, never read past it, and return
  * TIDE_WIRE_OK or the reason the packet is malformed. Builders write into a
@@ -29,6 +29,8 @@ enum tide_wire_err {
 	TIDE_WIRE_TCP_OFFSET,      /* data offset < 5 */
 	TIDE_WIRE_TCP_CHECKSUM,
 	TIDE_WIRE_TCP_OPTION,      /* an option runs past the header or has a bad length */
+	TIDE_WIRE_ICMP_TRUNCATED,  /* shorter than the 8-byte ICMP header */
+	TIDE_WIRE_ICMP_CHECKSUM,
 };
 /* "tcp checksum" style text for an error. */
 const char *tide_wire_strerror(enum tide_wire_err e);
@@ -124,6 +126,31 @@ size_t tide_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
 		      uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		      uint8_t flags, uint16_t window, const struct tide_tcp_opts *opts,
 		      const void *payload, size_t payload_len);
+
+/* ICMP (RFC 792). tide answers echo requests and counts the rest. */
+#define TIDE_ICMP_HLEN 8
+#define TIDE_ICMP_ECHO_REPLY 0
+#define TIDE_ICMP_DEST_UNREACH 3
+#define TIDE_ICMP_ECHO_REQUEST 8
+#define TIDE_ICMP_TIME_EXCEEDED 11
+
+struct tide_icmp {
+	uint8_t type, code;
+	uint16_t checksum;
+	uint16_t id, seq;         /* bytes 4..7 as echo fields (any type) */
+	const uint8_t *payload;   /* after the 8-byte header */
+	size_t payload_len;
+};
+
+/* Parses an ICMP message (the IPv4 payload, len bytes); with verify_csum,
+ * checks its checksum (over the whole message). */
+enum tide_wire_err tide_icmp_parse(const uint8_t *msg, size_t len, bool verify_csum,
+				   struct tide_icmp *icmp);
+/* Writes an echo request or reply (type TIDE_ICMP_ECHO_*, code 0) with
+ * `data` after the header, and its checksum. Returns 8 + data_len, or 0 if
+ * cap is too small. data may overlap nothing in buf. */
+size_t tide_icmp_build_echo(uint8_t *buf, size_t cap, uint8_t type, uint16_t id, uint16_t seq,
+			    const void *data, size_t data_len);
 
 /* Internet checksum helpers (RFC 1071). */
 uint32_t tide_csum_add(uint32_t sum, const void *data, size_t len);

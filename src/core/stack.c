@@ -109,6 +109,58 @@ void tide_notify_state(struct tide_stack *st, const struct tide_conn_id *id, int
 
 static void run_timers(tide_stack *st, tide_time now);
 
+/*
+ * ICMP, as much as a host needs to be pinged (RFC 1122 3.2.2.6: a host MUST
+ * answer echo requests). Every other type is counted and ignored: tide
+ * does not act on ICMP errors (no path MTU discovery, no soft errors on
+ * connections), so a destination unreachable or a fragmentation needed
+ * leaves connections to their own timers.
+ */
+static int icmp_input(tide_stack *st, const struct tide_ipv4 *ip)
+{
+	struct tide_icmp ic;
+	/* Linux counts every message in IcmpInMsgs before looking at it, and
+	 * a bad one in IcmpInErrors too (icmp_rcv). */
+	TIDE_INC(st, IcmpInMsgs);
+	enum tide_wire_err e = tide_icmp_parse(ip->payload, ip->payload_len, true, &ic);
+	if (e != TIDE_WIRE_OK) {
+		TIDE_INC(st, IcmpInErrors);
+		if (e == TIDE_WIRE_ICMP_CHECKSUM) {
+			TIDE_INC(st, IcmpInCsumErrors);
+			TIDE_INC(st, DropIcmpChecksum);
+			return -(int)TIDE_MIB_DropIcmpChecksum;
+		}
+		TIDE_INC(st, DropIcmpTruncated);
+		return -(int)TIDE_MIB_DropIcmpTruncated;
+	}
+	if (ic.type != TIDE_ICMP_ECHO_REQUEST)
+		return 0;
+	TIDE_INC(st, IcmpInEchos);
+	/* A reply that does not fit the stack's MTU is not sent: tide does not
+	 * fragment (Linux would). */
+	size_t len = TIDE_IPV4_HLEN + TIDE_ICMP_HLEN + ic.payload_len;
+	if (len > (size_t)st->cfg.mtu || len > st->txcap)
+		return 0;
+	uint8_t *pkt = st->txbuf;
+	tide_icmp_build_echo(pkt + TIDE_IPV4_HLEN, st->txcap - TIDE_IPV4_HLEN, TIDE_ICMP_ECHO_REPLY,
+			     ic.id, ic.seq, ic.payload, ic.payload_len);
+	/* Linux's ICMP socket never sets DF (IP_PMTUDISC_DONT) and copies the
+	 * request's TOS into the reply. */
+	tide_ipv4_build(pkt, st->txcap, st->cfg.addr, ip->src, TIDE_IPPROTO_ICMP,
+			(uint16_t)(len - TIDE_IPV4_HLEN), (uint8_t)st->set->ip_default_ttl,
+			(uint16_t)st->ip_id++, false);
+	pkt[1] = ip->tos;
+	pkt[10] = pkt[11] = 0;
+	uint16_t csum = tide_csum_fold(tide_csum_add(0, pkt, TIDE_IPV4_HLEN));
+	pkt[10] = (uint8_t)(csum >> 8);
+	pkt[11] = (uint8_t)csum;
+	TIDE_INC(st, IpOutRequests);
+	TIDE_INC(st, IcmpOutMsgs);
+	TIDE_INC(st, IcmpOutEchoReps);
+	st->cfg.output(st->cfg.output_ctx, pkt, len);
+	return 0;
+}
+
 static bool bad_source(uint32_t a)
 {
 	/* 0.0.0.0/8, 127/8 from the wire, multicast, limited broadcast */
@@ -154,6 +206,10 @@ int tide_stack_input(tide_stack *st, const uint8_t *pkt, size_t len, tide_time n
 		TIDE_INC(st, IpInAddrErrors);
 		TIDE_INC(st, DropIpBadSource);
 		return -(int)TIDE_MIB_DropIpBadSource;
+	}
+	if (ip.protocol == TIDE_IPPROTO_ICMP) {
+		TIDE_INC(st, IpInDelivers);
+		return icmp_input(st, &ip);
 	}
 	if (ip.protocol != TIDE_IPPROTO_TCP) {
 		TIDE_INC(st, IpInUnknownProtos);
@@ -286,6 +342,27 @@ const char *tide_state_rfc_name(int state)
 	}
 }
 
+/* The timer `ss -o` shows for a connection, chosen as Linux's
+ * inet_sk_diag_fill chooses it (the delayed ACK last, as recent kernels). */
+static void conn_ss_timer(const struct tcp_conn *c, struct tide_conn_info *ci)
+{
+	ci->timer = TIDE_CONN_TIMER_OFF;
+	ci->timer_count = 0;
+	ci->timer_expires = TIDE_TIME_NEVER;
+	if (c->t_rexmit != TIDE_TIME_NEVER) {
+		ci->timer = c->rexmit_is_probe ? TIDE_CONN_TIMER_PERSIST : TIDE_CONN_TIMER_ON;
+		ci->timer_count = c->rexmit_is_probe ? c->probes_out : c->retransmits;
+		ci->timer_expires = c->t_rexmit;
+	} else if (c->t_keepalive != TIDE_TIME_NEVER) {
+		ci->timer = TIDE_CONN_TIMER_KEEPALIVE;
+		ci->timer_count = c->probes_out;
+		ci->timer_expires = c->t_keepalive;
+	} else if (c->t_delack != TIDE_TIME_NEVER) {
+		ci->timer = TIDE_CONN_TIMER_DELACK;
+		ci->timer_expires = c->t_delack;
+	}
+}
+
 size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx)
 {
 	size_t n = 0;
@@ -299,6 +376,7 @@ size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx)
 		ci.send_q = (uint32_t)l->backlog;
 		ci.fd = l->fd;
 		ci.timer_at = TIDE_TIME_NEVER;
+		ci.timer_expires = TIDE_TIME_NEVER;
 		fn(ctx, &ci);
 		n++;
 	}
@@ -307,6 +385,7 @@ size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx)
 			memset(&ci, 0, sizeof(ci));
 			ci.id = e->key;
 			ci.fd = -1;
+			ci.timer_expires = TIDE_TIME_NEVER;
 			if (e->kind == TIDE_EH_CONN) {
 				struct tcp_conn *c = TIDE_CONTAINER_OF(e, struct tcp_conn, h);
 				ci.state = c->state;
@@ -317,16 +396,24 @@ size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx)
 				ci.fd = c->sk ? c->sk->fd : -1;
 				ci.state_since = c->state_since;
 				ci.timer_at = c->timer.when;
+				conn_ss_timer(c, &ci);
 			} else if (e->kind == TIDE_EH_REQ) {
 				struct tcp_req *r = TIDE_CONTAINER_OF(e, struct tcp_req, h);
 				ci.state = TIDE_TCP_SYN_RECV;
 				ci.state_since = r->created;
 				ci.timer_at = r->timer.when;
+				if (ci.timer_at != TIDE_TIME_NEVER) {
+					ci.timer = TIDE_CONN_TIMER_ON;
+					ci.timer_count = r->num_retrans;
+					ci.timer_expires = ci.timer_at;
+				}
 			} else {
 				struct tcp_tw *tw = TIDE_CONTAINER_OF(e, struct tcp_tw, h);
 				ci.state = tide_tw_state(tw); /* or FIN_WAIT_2 */
 				ci.timer_at = tide_tw_expiry(tw);
 				ci.state_since = tide_tw_state_since(st, tw);
+				ci.timer = TIDE_CONN_TIMER_TIMEWAIT;
+				ci.timer_expires = ci.timer_at;
 			}
 			fn(ctx, &ci);
 			n++;

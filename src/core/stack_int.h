@@ -234,6 +234,7 @@ struct tcp_req {
 	bool ts_ok, sack_ok, ws_ok;
 	bool acked;                /* final ACK dropped: accept queue full, or TCP_DEFER_ACCEPT */
 	bool resent;               /* a SYN-ACK went again (Karn: no RTT sample from it) */
+	uint8_t num_retrans;       /* SYN-ACKs sent again (Linux's num_retrans, shown by ss) */
 	bool cookie;               /* not queued: rebuilt from, or answered with, a SYN cookie */
 	uint16_t cookie_mss;       /* the MSS a cookie carried */
 	uint32_t tsval_first, tsval_last; /* TSvals of the SYN-ACKs sent (TSecr check) */

@@ -304,6 +304,8 @@ void tide_tcp_req_timer(struct tide_stack *st, struct tcp_req *rq)
 			st->cfg.on_timer(st->cfg.timer_ctx, &rq->h.key, "SYN-ACK retransmission", st->now);
 		TIDE_INC(st, RetransSegs);
 		rq->resent = true;
+		if (rq->num_retrans < UINT8_MAX)
+			rq->num_retrans++;
 		send_synack(st, rq);
 	}
 	if (rq->retransmits++ == 0 && lsk->syn_young)
@@ -390,6 +392,8 @@ void tide_tcp_req_input(struct tide_stack *st, struct tcp_req *rq, const struct 
 		if (!req_rate_limited(st, rq, th)) {
 			TIDE_INC(st, RetransSegs);
 			rq->resent = true;
+			if (rq->num_retrans < UINT8_MAX)
+				rq->num_retrans++;
 			send_synack(st, rq);
 			req_timers(st, rq, st->now + synack_timeout(st, rq->retransmits));
 		}

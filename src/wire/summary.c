@@ -19,6 +19,8 @@ const char *tide_wire_strerror(enum tide_wire_err e)
 	case TIDE_WIRE_TCP_OFFSET: return "tcp offset";
 	case TIDE_WIRE_TCP_CHECKSUM: return "tcp checksum";
 	case TIDE_WIRE_TCP_OPTION: return "tcp option";
+	case TIDE_WIRE_ICMP_TRUNCATED: return "icmp truncated";
+	case TIDE_WIRE_ICMP_CHECKSUM: return "icmp checksum";
 	}
 	/* Outside the switch so that -Wswitch still flags a new enum value. */
 	return "unknown";
