@@ -107,8 +107,6 @@ it_start get "$TIDE_GET" --tun tide0 --addr "$T/24" "http://$L:8000/five.bin" \
 if it_wait_exit get 60; then
 	it_check "tide-get exits 0 (got $IT_STATUS)" [ "$IT_STATUS" = 0 ]
 	it_check "tide-get: 5 MB from http.server byte-identical" cmp -s "$srv/five.bin" "$it_tmp/five.got"
-	it_check "tide-get: no sanitizer report" \
-		sh -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$it_tmp/get.err'"
 else
 	it_fail "tide-get ends within 60 s"
 fi

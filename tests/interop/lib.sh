@@ -9,7 +9,9 @@
 #
 # The tide programs are found through the environment (set by ctest, see
 # tests/CMakeLists.txt): TIDE_ECHO, TIDE_HTTPD, TIDE_GET, TIDE_SS,
-# TIDE_NSTAT. A program that is not built makes the tests that need it skip.
+# TIDE_NSTAT, and TIDE_PEER (tide_peer.c, a scripted peer for the tests).
+# A program that is not built makes the tests that need it skip. Every
+# program's stderr is searched for sanitizer reports at the end.
 #
 # Addresses: device tideN gets 198.18.N.0/24, the kernel 198.18.N.1 and
 # tide 198.18.N.2 (198.18.0.0/15 is reserved for benchmarking: nothing of
@@ -27,7 +29,6 @@ it_passed=0
 it_failed=0
 it_done=0
 it_pids=()
-it_names=()
 it_ns_list=()
 it_tmp=
 NS=
@@ -72,11 +73,26 @@ it_skip() {
 
 it_finish() {
 	it_done=1
+	it_sanitizer_reports
 	echo "$it_passed passed, $it_failed failed"
 	if [ "$it_failed" -ne 0 ]; then
 		exit 1
 	fi
 	exit 0
+}
+
+# A sanitizer report in any program's stderr is a failure, whichever check
+# looked at the program.
+it_sanitizer_reports() {
+	local f
+	[ -n "$it_tmp" ] || return 0
+	for f in "$it_tmp"/*.err; do
+		[ -e "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+			it_fail "a sanitizer report in ${f##*/}"
+			sed -n '/Sanitizer\|runtime error/,+15p' "$f" | head -40
+		fi
+	done
 }
 
 # --- setup and cleanup -----------------------------------------------------
@@ -156,25 +172,26 @@ it_init() {
 	[ "$(id -u)" -eq 0 ] || it_skip "needs root (network namespaces and TUN devices)"
 	[ -c /dev/net/tun ] || it_skip "no /dev/net/tun on this machine"
 	it_need_cmd ip ss timeout python3 sha256sum cmp
+	it_tmp=$(mktemp -d "${TMPDIR:-/tmp}/tide-it-$name.XXXXXX")
+	# The watchdog: started before the traps are set, so that it has none
+	# of them; without a child process (a sleep would keep the script's
+	# output open, and ctest waits for that): a read that times out on a
+	# FIFO of its own.
+	mkfifo "$it_tmp/watchdog"
+	(
+		exec 3<>"$it_tmp/watchdog"
+		read -r -t "$IT_DEADLINE" -u 3 _ || kill -TERM $$
+	) </dev/null >/dev/null 2>&1 &
+	it_watchdog=$!
 	exec 8>&1 9>&2
 	trap it_cleanup EXIT
 	trap it_on_signal INT TERM
-	it_tmp=$(mktemp -d "${TMPDIR:-/tmp}/tide-it-$name.XXXXXX")
 	# Each test sees only its own tide programs.
 	export TIDE_RUN_DIR=$it_tmp/run
 	mkdir -p "$TIDE_RUN_DIR"
 	NS=tide-it-$name-$$
 	LNS=$NS
 	it_ns_add "$NS" || it_skip "cannot create a network namespace (ip netns add failed)"
-	# Without a child process (a sleep would keep the script's output open,
-	# and ctest waits for it): a read that times out on a FIFO of its own.
-	mkfifo "$it_tmp/watchdog"
-	(
-		trap - EXIT INT TERM
-		exec 3<>"$it_tmp/watchdog"
-		read -r -t "$IT_DEADLINE" -u 3 _ || kill -TERM $$
-	) </dev/null >/dev/null 2>&1 8>&- 9>&- &
-	it_watchdog=$!
 	it_log "namespace $NS, temporary directory $it_tmp"
 }
 
@@ -232,11 +249,8 @@ it_start_in() {
 	setsid ip netns exec "$ns" "$@" >"$it_tmp/$name.out" 2>"$it_tmp/$name.err" </dev/null 8>&- 9>&- &
 	local pid=$!
 	it_pids+=("$pid")
-	it_names+=("$name")
 	it_pid_of[$name]=$pid
 }
-
-it_pid() { echo "${it_pid_of[$1]}"; }
 
 # it_kill SIGNAL PID: the process and its group (the group exists only once
 # setsid has run: right after it_start it may not yet).
@@ -311,7 +325,7 @@ it_stop_clean() {
 		it_fail "$name ends on SIGTERM (it had to be killed)"
 		return 1
 	fi
-	if [ "$IT_STATUS" != 0 ] && [ "$IT_STATUS" != 143 ]; then
+	if [ "$IT_STATUS" != 0 ]; then
 		it_fail "$name ends on SIGTERM with status 0 (got $IT_STATUS)"
 		return 1
 	fi
@@ -486,8 +500,6 @@ it_nstat() {
 
 # it_random FILE BYTES: a file of random bytes.
 it_random() { head -c "$2" /dev/urandom >"$1"; }
-
-it_sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # The Linux-side scripted peer (tests/interop/peer.py).
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
