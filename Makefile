@@ -1,11 +1,12 @@
 # tide: the two commands of the README's Quick start live here.
 #   make run    one full connection lifecycle on the simulated network (tide-sim)
 #   make test   build with sanitizers and -Werror, then run every test
+#   make bench  the benchmarks (Release build), see README's Performance
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug -DTIDE_SANITIZE=ON
 
-.PHONY: all deps configure build run test clean
+.PHONY: all deps configure build run test bench clean
 
 all: build
 
@@ -28,6 +29,11 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Benchmarks (not part of make test): table on stdout, figures in
+# bench/results/latest.json. QUICK=1 for a short smoke run.
+bench: deps
+	@bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -14,8 +14,15 @@ static void xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint16_t windo
 	struct tide_stack *st = c->st;
 	uint8_t *data = NULL;
 	if (len) {
-		/* The payload scratch is the second half of txbuf. */
-		data = st->txbuf + st->txcap;
+		/* Copy the payload straight to where tide_tcp_build puts it
+		 * (after the header and its options) when it fits there;
+		 * otherwise to the scratch, the second half of txbuf. */
+		uint8_t optbuf[TIDE_TCP_MAX_OPTLEN];
+		size_t hlen = TIDE_TCP_HLEN + tide_tcp_build_opts(optbuf, sizeof(optbuf), opts);
+		if (hlen <= tcp_cap(st) && len <= tcp_cap(st) - hlen)
+			data = tcp_area(st) + hlen;
+		else
+			data = st->txbuf + st->txcap;
 		tide_ring_peek(&c->sndq, off, data, len);
 	}
 	size_t n = tide_tcp_build(tcp_area(st), tcp_cap(st), c->h.key.laddr, c->h.key.raddr,

@@ -232,7 +232,7 @@ size_t tide_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
 	    payload_len > 0xffffu - TIDE_IPV4_HLEN - hlen)
 		return 0;
 	/* The payload first, in case it overlaps the header's bytes. */
-	if (payload_len)
+	if (payload_len && payload != buf + hlen)
 		memmove(buf + hlen, payload, payload_len);
 	tide_put16(buf, sport);
 	tide_put16(buf + 2, dport);
