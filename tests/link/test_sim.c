@@ -23,10 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ADDR_A 0x0a000001u /* 10.0.0.1 */
-#define ADDR_B 0x0a000002u
-#define ADDR_C 0x0a000003u
-#define ADDR_NOBODY 0x0a000063u
+#define ADDR_A 0xc6120101u /* 198.18.1.1 */
+#define ADDR_B 0xc6120102u
+#define ADDR_C 0xc6120103u
+#define ADDR_NOBODY 0xc6120163u
 
 #define MAXLOG 512
 

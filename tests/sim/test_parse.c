@@ -451,8 +451,8 @@ static void test_errors(void **state)
 	parse_err(HOSTS "drop client FIN by 2ms\n", "x.tsim:3:17: 'drop' takes no 'by TIME'");
 	parse_err(HOSTS "host client 198.18.0.3\n",
 		  "x.tsim:3:6: duplicate host 'client' (first declared on line 1)");
-	parse_err("host client 10.0.0.1\n",
-		  "x.tsim:1:13: address 10.0.0.1 is outside 198.18.0.0/15, the simulated network's range");
+	parse_err("host client 203.0.113.1\n",
+		  "x.tsim:1:13: address 203.0.113.1 is outside 198.18.0.0/15, the simulated network's range");
 	parse_err("host client 198.20.0.1\n",
 		  "x.tsim:1:13: address 198.20.0.1 is outside 198.18.0.0/15, the simulated network's range");
 	parse_err("host client 198.18.0.1\nhost server 198.18.0.1\n",

@@ -154,7 +154,8 @@ static void test_wire_csum_rfc1071_example(void **state)
 
 static void test_wire_csum_ipv4_header_example(void **state)
 {
-	/* The classic 192.168.0.1 -> 192.168.0.199 UDP header, checksum b861. */
+	/* The classic textbook IPv4 header of a UDP datagram (c0a8.0001 to
+	 * c0a8.00c7), whose checksum is b861. */
 	uint8_t h[] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
 			0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7 };
 
