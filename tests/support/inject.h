@@ -32,4 +32,17 @@ void th_inject(struct th *h, int from, uint16_t sport, uint16_t dport, uint8_t f
  * returns tide_stack_input's result (0, or minus the drop counter). */
 int th_inject_raw(struct th *h, int to, const uint8_t *pkt, size_t len);
 
+/* A fault rule dropping `count` packets from node `from` whose flags match
+ * (flags & mask) == match, starting with the nth (rules count from when
+ * they are added). */
+void th_drop(struct th *h, int from, uint8_t mask, uint8_t match, unsigned nth, unsigned count);
+
+/* A SYN with a Linux client's options (mss 1460, sackOK, TS, wscale 7) to
+ * the server's port 80 from a forged source, that nobody will answer for. */
+void th_spoof_syn(struct th *h, uint32_t src, uint16_t sport);
+/* n such SYNs at once, from 198.19.0.1.. (no host owns 198.19.0.0/16),
+ * ports 1024.. */
+void th_flood(struct th *h, int n);
+#define TH_FLOOD_NET 0xc6130000u /* 198.19.0.0/16 */
+
 #endif

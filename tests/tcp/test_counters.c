@@ -65,19 +65,6 @@ static void expect_ctr(struct th *h, enum tide_counter c, const char *name, uint
 	}
 }
 
-static void drop(struct th *h, int from, uint8_t mask, uint8_t match, unsigned nth, unsigned count)
-{
-	struct tide_fault f;
-	memset(&f, 0, sizeof(f));
-	f.from = from;
-	f.flags_mask = mask;
-	f.flags_match = match;
-	f.nth = nth;
-	f.count = count;
-	f.action = TIDE_FAULT_DROP;
-	assert_true(tide_sim_add_fault(h->sim, &f) >= 0);
-}
-
 static void linger0(tide_stack *st, int fd)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
@@ -236,15 +223,15 @@ static void test_LC_O02_RetransSegs(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, SYN, 1, 1);     /* the first SYN */
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);     /* the first ACK */
+	th_drop(&h, h.c, CTL_MASK, SYN, 1, 1);     /* the first SYN */
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);     /* the first ACK */
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	th_run_for(&h, TIDE_MS(1002));          /* SYN again at 1 s */
 	EXPECT(&h, RetransSegs, 1, 0);
 	th_run_for(&h, TIDE_MS(1002));          /* SYN-ACK again at 2.001 s */
 	EXPECT(&h, RetransSegs, 1, 1);
 	int sfd = th_accept(&h, h.s, lfd);
-	drop(&h, h.c, CTL_MASK | PSH, PSH | ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK | PSH, PSH | ACK, 1, 1);
 	assert_int_equal(tide_send(h.C, cfd, "data", 4, 0), 4);
 	th_run_for(&h, TIDE_SEC(5));
 	EXPECT(&h, RetransSegs, 2, 1);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "inject.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,21 +93,6 @@ static int accept_from(struct th *h, int node, int lfd, uint16_t peer_port)
 	assert_true(fd >= 0);
 	assert_int_equal(ntohs(sin.sin_port), peer_port);
 	return fd;
-}
-
-/* Drops `count` packets from node `from` whose control flags (within
- * CTL_MASK-like `mask`) equal `match`, starting with the nth. */
-static void drop(struct th *h, int from, uint8_t mask, uint8_t match, unsigned nth, unsigned count)
-{
-	struct tide_fault f;
-	memset(&f, 0, sizeof(f));
-	f.from = from;
-	f.flags_mask = mask;
-	f.flags_match = match;
-	f.nth = nth;
-	f.count = count;
-	f.action = TIDE_FAULT_DROP;
-	assert_true(tide_sim_add_fault(h->sim, &f) >= 0);
 }
 
 static void expect_ports(struct th *h, size_t i, uint16_t sport, uint16_t dport)
@@ -228,7 +214,7 @@ static void test_LC_H02_accept_returns_only_completed_connections(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 
 	th_run_until(&h, TIDE_MS(500));
@@ -464,7 +450,7 @@ static void test_LC_H05_syn_to_closed_port_refused(void **state)
 static void unanswered_syn(struct th *h, const unsigned *at_s, size_t n, unsigned fail_s)
 {
 	int lfd = th_listen(h, h->s, 80, 128);
-	drop(h, h->c, SYN | ACK, SYN, 1, 1000);
+	th_drop(h, h->c, SYN | ACK, SYN, 1, 1000);
 	int cfd = th_connect(h, h->c, TH_SERVER_ADDR, 80, 40000);
 
 	th_run_until(h, TIDE_SEC(fail_s) - 1);
@@ -530,7 +516,7 @@ static void test_LC_H06_unanswered_synack_request_dropped(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1000);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1000);
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 
 	th_run_until(&h, TIDE_MS(63001) - 1);
@@ -655,7 +641,7 @@ static void test_LC_H10_closing_listener_resets_unaccepted(void **state)
 	th_run_until(&h, TIDE_MS(10));
 	th_expect_nsegs(&h, 6);
 	/* a third connection whose final ACK is lost stays half-open */
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);
 	int c3 = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40002);
 	th_run_until(&h, TIDE_MS(20));
 	th_expect_nsegs(&h, 9);

@@ -43,48 +43,10 @@
 #define PSH TIDE_TCP_PSH
 #define CTL_MASK (SYN | ACK | RST | FIN)
 #define SYN_OPTS (TIDE_OPT_MSS | TIDE_OPT_SACK_OK | TIDE_OPT_TS | TIDE_OPT_WSCALE)
-#define FLOOD_NET 0xc6130000u /* 198.19.0.0/16 */
 #define NO_COOKIES "net.ipv4.tcp_syncookies = 0\n"
 
 static uint64_t C_(struct th *h, enum tide_counter c) { return tide_stack_counter(h->C, c); }
 static uint64_t S_(struct th *h, enum tide_counter c) { return tide_stack_counter(h->S, c); }
-
-/* A SYN from a spoofed source, with a Linux client's options. */
-static void spoof_syn(struct th *h, uint32_t src, uint16_t sport)
-{
-	struct tide_tcp_opts o;
-	memset(&o, 0, sizeof(o));
-	o.present = SYN_OPTS;
-	o.mss = 1460;
-	o.wscale = 7;
-	o.tsval = 1;
-	uint8_t pkt[128];
-	size_t n = tide_tcp_build(pkt + TIDE_IPV4_HLEN, sizeof(pkt) - TIDE_IPV4_HLEN, src,
-				  TH_SERVER_ADDR, sport, 80, 1000, 0, SYN, 64240, &o, NULL, 0);
-	assert_true(n > 0);
-	assert_true(tide_ipv4_build(pkt, sizeof(pkt), src, TH_SERVER_ADDR, TIDE_IPPROTO_TCP,
-				    (uint16_t)n, 64, 0, true) > 0);
-	tide_sim_send(h->sim, h->c, pkt, n + TIDE_IPV4_HLEN);
-}
-
-static void flood(struct th *h, int n)
-{
-	for (int i = 0; i < n; i++)
-		spoof_syn(h, FLOOD_NET + 1 + (uint32_t)i, (uint16_t)(1024 + i));
-}
-
-static void drop(struct th *h, int from, uint8_t mask, uint8_t match, unsigned nth, unsigned count)
-{
-	struct tide_fault f;
-	memset(&f, 0, sizeof(f));
-	f.from = from;
-	f.flags_mask = mask;
-	f.flags_match = match;
-	f.nth = nth;
-	f.count = count;
-	f.action = TIDE_FAULT_DROP;
-	assert_true(tide_sim_add_fault(h->sim, &f) >= 0);
-}
 
 static int accept_errno(struct th *h, int lfd)
 {
@@ -162,7 +124,7 @@ static void test_LC_H02_syn_queue_holds_backlog_plus_one(void **state)
 	struct th_opts o = { .server_settings = NO_COOKIES };
 	th_init(&h, &o);
 	int lfd = th_listen(&h, h.s, 80, 4);
-	flood(&h, 7);
+	th_flood(&h, 7);
 	th_run_until(&h, TIDE_MS(10));
 	th_expect_nsegs(&h, 12);
 	for (size_t i = 0; i < 5; i++) {
@@ -189,7 +151,7 @@ static void test_LC_K11_last_quarter_of_max_syn_backlog(void **state)
 	struct th_opts o = { .server_settings = NO_COOKIES "net.ipv4.tcp_max_syn_backlog = 16\n" };
 	th_init(&h, &o);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	flood(&h, 20);
+	th_flood(&h, 20);
 	th_run_until(&h, TIDE_MS(10));
 	th_expect_nsegs(&h, 33);
 	th_expect_seg_at(&h, 32, TIDE_MS(1), h.s, SYN | ACK, 300, 1001, 0);
@@ -202,7 +164,7 @@ static void test_LC_K11_last_quarter_of_max_syn_backlog(void **state)
 	struct th_opts o2 = { .server_settings = "net.ipv4.tcp_max_syn_backlog = 16\n" };
 	th_init(&h, &o2);
 	lfd = th_listen(&h, h.s, 80, 128);
-	flood(&h, 20);
+	th_flood(&h, 20);
 	th_run_until(&h, TIDE_MS(10));
 	th_expect_nsegs(&h, 40);
 	assert_int_equal(S_(&h, TIDE_MIB_ListenDrops), 0);
@@ -293,7 +255,7 @@ static void test_LC_H02_half_full_syn_queue_prunes_old_requests(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 8);
-	flood(&h, 9);
+	th_flood(&h, 9);
 	th_run_until(&h, TIDE_SEC(4));
 	assert_int_equal(states_at(&h, h.s, TIDE_MS(1), TIDE_TCP_SYN_RECV), 9);
 	assert_int_equal(S_(&h, TIDE_MIB_SyncookiesSent), 0);
@@ -325,7 +287,7 @@ static void test_LC_H02_duplicate_syn_resends_synack_rate_limited(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 100); /* the client's ACKs never arrive */
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 100); /* the client's ACKs never arrive */
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	th_run_until(&h, TIDE_MS(100));
 	th_inject(&h, h.c, 40000, 80, SYN, 100, 0, 64240, NULL, 0, NULL);
@@ -359,7 +321,7 @@ static void test_LC_H02_request_answers_bad_segments_with_ack(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	th_run_until(&h, TIDE_MS(10));
 	uint32_t srv_tsval = th_seg(&h, 1)->opts.tsval, cli_tsval = th_seg(&h, 0)->opts.tsval;
@@ -409,7 +371,7 @@ static void test_LC_H02_rst_or_new_syn_ends_request(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 2);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 2);
 	int a = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	int b = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40001);
 	th_run_until(&h, TIDE_MS(10));
@@ -484,7 +446,7 @@ static void test_LC_H10_closing_listener_drops_requests_silently(void **state)
 	struct th h;
 	th_init(&h, NULL);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	th_run_until(&h, TIDE_MS(10));
 	assert_int_equal(tide_close(h.S, lfd), 0);

@@ -44,49 +44,10 @@
 #define PSH TIDE_TCP_PSH
 #define CTL_MASK (TIDE_TCP_SYN | TIDE_TCP_ACK | TIDE_TCP_RST | TIDE_TCP_FIN)
 #define SYN_OPTS (TIDE_OPT_MSS | TIDE_OPT_SACK_OK | TIDE_OPT_TS | TIDE_OPT_WSCALE)
-#define FLOOD_NET 0xc6130000u /* 198.19.0.0/16 */
 #define TS_NO_OFFSET "net.ipv4.tcp_timestamps = 2\n"
 
 static uint64_t C_(struct th *h, enum tide_counter c) { return tide_stack_counter(h->C, c); }
 static uint64_t S_(struct th *h, enum tide_counter c) { return tide_stack_counter(h->S, c); }
-
-/* A SYN from a spoofed source, with a Linux client's options. */
-static void spoof_syn(struct th *h, uint32_t src, uint16_t sport)
-{
-	struct tide_tcp_opts o;
-	memset(&o, 0, sizeof(o));
-	o.present = SYN_OPTS;
-	o.mss = 1460;
-	o.wscale = 7;
-	o.tsval = 1;
-	uint8_t pkt[128];
-	size_t n = tide_tcp_build(pkt + TIDE_IPV4_HLEN, sizeof(pkt) - TIDE_IPV4_HLEN, src,
-				  TH_SERVER_ADDR, sport, 80, 1000, 0, SYN, 64240, &o, NULL, 0);
-	assert_true(n > 0);
-	assert_true(tide_ipv4_build(pkt, sizeof(pkt), src, TH_SERVER_ADDR, TIDE_IPPROTO_TCP,
-				    (uint16_t)n, 64, 0, true) > 0);
-	tide_sim_send(h->sim, h->c, pkt, n + TIDE_IPV4_HLEN);
-}
-
-/* n spoofed SYNs at once, from 198.19.0.1.. ports 1024.. */
-static void flood(struct th *h, int n)
-{
-	for (int i = 0; i < n; i++)
-		spoof_syn(h, FLOOD_NET + 1 + (uint32_t)i, (uint16_t)(1024 + i));
-}
-
-static void drop(struct th *h, int from, uint8_t mask, uint8_t match, unsigned nth, unsigned count)
-{
-	struct tide_fault f;
-	memset(&f, 0, sizeof(f));
-	f.from = from;
-	f.flags_mask = mask;
-	f.flags_match = match;
-	f.nth = nth;
-	f.count = count;
-	f.action = TIDE_FAULT_DROP;
-	assert_true(tide_sim_add_fault(h->sim, &f) >= 0);
-}
 
 static int accept_errno(struct th *h, int lfd)
 {
@@ -132,7 +93,7 @@ static void test_LC_H08_flood_then_real_client_connects_by_cookie(void **state)
 	struct th_opts o = { .server_settings = TS_NO_OFFSET };
 	th_init(&h, &o);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	flood(&h, 200);
+	th_flood(&h, 200);
 	th_run_until(&h, TIDE_MS(10));
 	th_expect_nsegs(&h, 400);
 	for (size_t i = 0; i < 200; i++) {
@@ -225,7 +186,7 @@ static void test_LC_K12_no_cookies_flood_drops_real_client(void **state)
 						"net.ipv4.tcp_max_syn_backlog = 1024\n" };
 	th_init(&h, &o);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	flood(&h, 200);
+	th_flood(&h, 200);
 	th_run_until(&h, TIDE_MS(10));
 	th_expect_nsegs(&h, 329); /* 200 SYNs, 129 SYN-ACKs */
 	th_expect_seg_at(&h, 328, TIDE_MS(1), h.s, SYN | ACK, 300, 1001, 0);
@@ -530,7 +491,7 @@ static void test_LC_H08_lost_cookie_ack_replaced_by_data(void **state)
 	struct th_opts o = { .server_settings = "net.ipv4.tcp_syncookies = 2\n" };
 	th_init(&h, &o);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	th_run_until(&h, TIDE_SEC(5));
 	th_expect_nsegs(&h, 3);
@@ -564,7 +525,7 @@ static void test_LC_H08_cookie_options_now_disabled_get_rst(void **state)
 	struct th_opts o = { .server_settings = "net.ipv4.tcp_syncookies = 2\n" };
 	th_init(&h, &o);
 	int lfd = th_listen(&h, h.s, 80, 128);
-	drop(&h, h.c, CTL_MASK, ACK, 1, 1);
+	th_drop(&h, h.c, CTL_MASK, ACK, 1, 1);
 	int cfd = th_connect(&h, h.c, TH_SERVER_ADDR, 80, 40000);
 	th_run_until(&h, TIDE_MS(3));
 	uint32_t cookie = th_seg(&h, 1)->seq;
