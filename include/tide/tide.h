@@ -195,7 +195,7 @@ struct tide_settings *tide_stack_settings(tide_stack *st);
 	X(DropIpNotForUs) X(DropIpBadSource) X(DropIpProtocol) \
 	X(DropIcmpTruncated) X(DropIcmpChecksum) \
 	X(DropTcpTruncated) X(DropTcpOffset) X(DropTcpChecksum) \
-	X(DropTcpOption) X(DropTcpFlags) X(DropTcpNoSocket) X(DropTcpState) \
+	X(DropTcpFlags) X(DropTcpNoSocket) X(DropTcpState) \
 	X(DropTcpSequence) X(DropTcpAck) X(DropTcpRst)
 
 enum tide_counter {

@@ -219,18 +219,26 @@ int tide_stack_input(tide_stack *st, const uint8_t *pkt, size_t len, tide_time n
 	TIDE_INC(st, IpInDelivers);
 	struct tide_tcp th;
 	e = tide_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true, &th);
+	/* Linux's accounting (tcp_v4_rcv): a bad checksum or a data offset
+	 * below 5 is an error (InErrs); a header cut short is just discarded;
+	 * a malformed option ends the option list and the segment is taken
+	 * with the options read before it (tcp_parse_options stops there). */
 	switch (e) {
-	case TIDE_WIRE_OK: break;
+	case TIDE_WIRE_OK:
+	case TIDE_WIRE_TCP_OPTION:
+		break;
 	case TIDE_WIRE_TCP_CHECKSUM:
 		TIDE_INC(st, InCsumErrors);
+		TIDE_INC(st, InErrs);
 		why = TIDE_MIB_DropTcpChecksum;
 		break;
-	case TIDE_WIRE_TCP_OFFSET: why = TIDE_MIB_DropTcpOffset; break;
-	case TIDE_WIRE_TCP_OPTION: why = TIDE_MIB_DropTcpOption; break;
+	case TIDE_WIRE_TCP_OFFSET:
+		TIDE_INC(st, InErrs);
+		why = TIDE_MIB_DropTcpOffset;
+		break;
 	default: why = TIDE_MIB_DropTcpTruncated; break;
 	}
 	if (why != TIDE_MIB_MAX) {
-		TIDE_INC(st, InErrs);
 		st->mib[why]++;
 		return -(int)why;
 	}

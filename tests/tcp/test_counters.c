@@ -270,19 +270,57 @@ static void test_LC_O02_InErrs(void **state)
 	th_free(&h);
 }
 
-/* InErrs, where tide and Linux differ. Linux discards a TCP header shorter
- * than 20 bytes or than its data offset without counting InErrs
- * (tcp_v4_rcv's discard_it), and takes a segment whose options are
- * malformed, ignoring the options (tcp_parse_options stops). */
+/* InErrs as Linux counts it: not for a TCP header shorter than 20 bytes
+ * or than its data offset (tcp_v4_rcv's discard_it), nor for malformed
+ * options (the segment is taken, tcp_parse_options stops); yes for a data
+ * offset below 5 and for a bad checksum. */
 static void test_LC_O02_InErrs_not_for_truncated_or_bad_options(void **state)
 {
 	(void)state;
-	/* KNOWN BUG: tide counts InErrs for truncated TCP headers and data
-	 * offsets beyond the segment, and drops segments with a malformed
-	 * option (DropTcpOption, InErrs) where Linux processes them without
-	 * the option. Changing it changes the parser and test_malformed.c's
-	 * accounting: left to the owners of src/wire and src/core/stack.c. */
-	skip();
+	struct th h;
+	th_init(&h, NULL);
+	int cfd, sfd, lfd;
+	th_establish(&h, &cfd, &sfd, &lfd);
+	struct tide_tcp_opts o;
+	memset(&o, 0, sizeof(o));
+	o.present = TIDE_OPT_TS; /* NOP, NOP, TS: a 32-byte header */
+	o.tsval = 5;
+	uint8_t pkt[128];
+	size_t n = th_build_seg(&h, h.c, pkt, sizeof(pkt), 40000, 80, TIDE_TCP_ACK, 101, 301, 502,
+				NULL, 0, &o);
+	assert_int_equal(n, 52);
+	/* cut to 30 bytes of TCP (IP total length and checksum fixed):
+	 * shorter than its data offset: discarded, not an error */
+	uint8_t cut[50];
+	memcpy(cut, pkt, 50);
+	cut[2] = 0;
+	cut[3] = 50;
+	cut[10] = cut[11] = 0;
+	uint16_t ck = tide_csum_fold(tide_csum_add(0, cut, 20));
+	cut[10] = (uint8_t)(ck >> 8);
+	cut[11] = (uint8_t)ck;
+	assert_int_equal(th_inject_raw(&h, h.s, cut, 50), -(int)TIDE_MIB_DropTcpTruncated);
+	EXPECT(&h, InErrs, 0, 0);
+	/* a TS option claiming 1 byte: the option list ends, the ACK is taken */
+	uint8_t badopt[128];
+	memcpy(badopt, pkt, n);
+	badopt[20 + 23] = 1;
+	badopt[20 + 16] = badopt[20 + 17] = 0;
+	ck = tide_tcp_checksum(TH_CLIENT_ADDR, TH_SERVER_ADDR, badopt + 20, n - 20);
+	badopt[20 + 16] = (uint8_t)(ck >> 8);
+	badopt[20 + 17] = (uint8_t)ck;
+	assert_int_equal(th_inject_raw(&h, h.s, badopt, n), 0);
+	EXPECT(&h, InErrs, 0, 0);
+	/* a data offset below 5: an error */
+	uint8_t bad[128];
+	memcpy(bad, pkt, n);
+	bad[20 + 12] = 4 << 4;
+	assert_int_equal(th_inject_raw(&h, h.s, bad, n), -(int)TIDE_MIB_DropTcpOffset);
+	EXPECT(&h, InErrs, 0, 1);
+	assert_int_equal(tide_close(h.C, cfd), 0);
+	assert_int_equal(tide_close(h.S, sfd), 0);
+	assert_int_equal(tide_close(h.S, lfd), 0);
+	th_free(&h);
 }
 
 /* OutRsts: a RST for a closed port, a RST of an abortive close. */
