@@ -299,19 +299,13 @@ static void test_LC_D02_rto_capped_at_120s(void **state)
 	th_free(&h);
 }
 
-static void tune_rto_max_1s(struct tide_config *cfg, int node)
-{
-	if (node == 0)
-		cfg->settings.tcp_rto_max_ms = 1000;
-}
-
 /* LC-D02: tcp_rto_max_ms sets the cap: with 1 s the gaps are 202, 404,
  * 808 ms, then 1 s each. */
 static void test_LC_D02_rto_max_setting_caps_backoff(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_rto_max_1s };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_rto_max_ms = 1000\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
@@ -330,20 +324,13 @@ static void test_LC_D02_rto_max_setting_caps_backoff(void **state)
 	th_free(&h);
 }
 
-
-static void tune_client_no_ts(struct tide_config *cfg, int node)
-{
-	if (node == 0)
-		cfg->settings.tcp_timestamps = 0;
-}
-
 /* LC-D02 (Karn): without timestamps the ACK of a retransmitted segment gives
  * no RTT sample, and the backed-off RTO stays until a valid sample. */
 static void test_LC_D02_karn_no_rtt_sample_from_retransmission(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_client_no_ts };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_timestamps = 0\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
@@ -440,7 +427,7 @@ static void test_LC_D02_rto_fallback_3s_without_handshake_sample(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_client_no_ts };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_timestamps = 0\n" };
 	th_init(&h, &o);
 	drop_first_syn(&h);
 	int cfd, sfd, lfd;
@@ -556,7 +543,7 @@ static void test_LC_D02_passive_rto_fallback_3s_without_sample(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_client_no_ts };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_timestamps = 0\n" };
 	th_init(&h, &o);
 	lose_synack_and_syn(&h);
 	int cfd, sfd, lfd;
@@ -806,12 +793,6 @@ static void test_LC_D03_interactive_exchange_delays_acks(void **state)
 
 /* ---- window scaling and zero windows ----------------------------------- */
 
-static void tune_server_rmem_8k(struct tide_config *cfg, int node)
-{
-	if (node == 1)
-		cfg->settings.tcp_rmem_default = 8192; /* net.ipv4.tcp_rmem[1] */
-}
-
 /* Sends 16 full segments one per millisecond from 3 ms: they use up the
  * receiver's 16 quick ACKs (segments #3..#34). */
 static void use_up_quick_acks(struct th *h, int cfd, const uint8_t *out)
@@ -861,7 +842,7 @@ static void test_LC_D03_no_immediate_ack_while_window_shrinks(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_server_rmem_8k };
+	struct th_opts o = { .server_settings = "net.ipv4.tcp_rmem = 4096 8192 6291456\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
@@ -923,7 +904,7 @@ static void test_rfc7323_window_scaling_and_zero_window_probes(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_server_rmem_8k };
+	struct th_opts o = { .server_settings = "net.ipv4.tcp_rmem = 4096 8192 6291456\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
@@ -988,7 +969,7 @@ static void test_rfc1122_zero_window_persists_while_peer_answers(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_server_rmem_8k };
+	struct th_opts o = { .server_settings = "net.ipv4.tcp_rmem = 4096 8192 6291456\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
@@ -1259,12 +1240,6 @@ static void test_LC_D05_idle_connection_survives_dead_network(void **state)
 	th_free(&h);
 }
 
-static void tune_client_retries2_3(struct tide_config *cfg, int node)
-{
-	if (node == 0)
-		cfg->settings.tcp_retries2 = 3;
-}
-
 /* LC-D06: unacknowledged data is retransmitted until the tcp_retries2
  * budget runs out: with retries2 = 3 and the RTO at its minimum the budget
  * is ((2 << 3) - 1) * 200 ms = 3.0 s, so after retransmissions at 202,
@@ -1274,7 +1249,7 @@ static void test_LC_D06_retries2_budget_times_out(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_client_retries2_3 };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_retries2 = 3\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
@@ -1319,7 +1294,7 @@ static void test_LC_D06_timeout_reported_by_so_error_and_send(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_client_retries2_3 };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_retries2 = 3\n" };
 	th_init(&h, &o);
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);

@@ -325,19 +325,13 @@ static void test_LC_H03_accept_queue_full_drops_final_ack(void **state)
 	th_free(&h);
 }
 
-static void tune_abort_on_overflow(struct tide_config *cfg, int node)
-{
-	if (node == 1)
-		cfg->settings.tcp_abort_on_overflow = 1;
-}
-
 /* LC-H03 with tcp_abort_on_overflow=1: the overflowing ACK is answered
  * with a RST (seq = its ACK number) and the request is gone. */
 static void test_LC_H03_abort_on_overflow_sends_rst(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_abort_on_overflow };
+	struct th_opts o = { .server_settings = "net.ipv4.tcp_abort_on_overflow = 1\n" };
 	th_init(&h, &o);
 	int lfd, a, b;
 	open_two_into_backlog_0(&h, &lfd, &a, &b);
@@ -487,12 +481,6 @@ static void test_LC_H06_unanswered_syn_times_out(void **state)
 	th_free(&h);
 }
 
-static void tune_classic_syn(struct tide_config *cfg, int node)
-{
-	(void)node;
-	cfg->settings.tcp_syn_linear_timeouts = 0;
-}
-
 /* LC-H06, the classic form the catalogue describes (and Linux before its
  * linear SYN timeouts, or with tcp_syn_linear_timeouts = 0): SYNs at 0, 1,
  * 3, 7, 15, 31, 63 s (RTO 1, 2, 4, ... s), ETIMEDOUT at 127 s. */
@@ -500,7 +488,8 @@ static void test_LC_H06_unanswered_syn_classic_backoff(void **state)
 {
 	(void)state;
 	struct th h;
-	struct th_opts o = { .tune = tune_classic_syn };
+	struct th_opts o = { .client_settings = "net.ipv4.tcp_syn_linear_timeouts = 0\n",
+			     .server_settings = "net.ipv4.tcp_syn_linear_timeouts = 0\n" };
 	th_init(&h, &o);
 	static const unsigned at_s[] = { 0, 1, 3, 7, 15, 31, 63 };
 	unanswered_syn(&h, at_s, 7, 127);
