@@ -119,6 +119,11 @@ struct tide_settings {
 	int tcp_rfc1337;              /* 0 */
 	int tcp_max_orphans;          /* 131072 */
 	int tcp_invalid_ratelimit;    /* 500 ms */
+	int tcp_challenge_ack_limit;  /* INT_MAX (off): challenge ACKs per second, stack-wide */
+	int tcp_mem_min;              /* tcp_mem[0], pages of 4096 B: pressure ends below */
+	int tcp_mem_pressure;         /* tcp_mem[1]: pressure starts above */
+	int tcp_mem_max;              /* tcp_mem[2]: hard limit of buffer memory */
+	int file_max;                 /* fs.file-max: descriptors (sockets, epolls) at most */
 	int ip_local_port_range_lo;   /* 32768 */
 	int ip_local_port_range_hi;   /* 60999 */
 	int ip_default_ttl;           /* 64 */

@@ -92,6 +92,15 @@ static const struct tide_setting_desc table[] = {
 	ONE("net.ipv4.ip_default_ttl", ip_default_ttl, 1, 255, 64, "hops", "ip_default_ttl (64)", "TTL of sent packets"),
 	ONE("net.ipv4.tcp_invalid_ratelimit", tcp_invalid_ratelimit, 0, INT_MAX, 500, "ms",
 	    "tcp_invalid_ratelimit (500)", "least time between answers to out-of-window segments and challenge ACKs"),
+	/* limits against hostile peers and exhaustion */
+	ONE("net.ipv4.tcp_challenge_ack_limit", tcp_challenge_ack_limit, 0, INT_MAX, INT_MAX, "per s",
+	    "tcp_challenge_ack_limit (2147483647: off, Linux 6.0+)",
+	    "challenge ACKs per second for the whole stack (RFC 5961 §7), on top of tcp_invalid_ratelimit per connection"),
+	{ "net.ipv4.tcp_mem", 3, 1, INT_MAX, "pages", "tcp_mem (depends on memory; 287901 383868 575802 with 24 GiB)",
+	  "buffer memory of all connections in 4096-byte pages: pressure ends below the first, starts above the second; the third is the hard limit",
+	  { 287901, 383868, 575802 }, { F(tcp_mem_min), F(tcp_mem_pressure), F(tcp_mem_max) } },
+	ONE("fs.file-max", file_max, 1, INT_MAX, 1048576, "count",
+	    "fs.file-max (depends on memory)", "descriptors (sockets and epoll instances) at most; beyond, socket() and accept() fail with ENFILE"),
 };
 
 #define NENTRIES (sizeof(table) / sizeof(table[0]))
