@@ -9,6 +9,8 @@ pkgs="cmake make gcc pkg-config libcmocka-dev libxml2-utils tshark"
 pkgs="$pkgs iproute2 nftables curl socat python3"
 # tests/net/tun_ping.sh pings tide from the kernel side.
 pkgs="$pkgs iputils-ping"
+# make fuzz (and make test's short run): clang with libFuzzer.
+pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -31,9 +31,9 @@ struct tide_sim_node_ops {
 enum tide_sim_event {
 	TIDE_SIM_SENT,        /* a node handed the packet to the network */
 	TIDE_SIM_DELIVERED,   /* the packet reached its destination node */
-	TIDE_SIM_DROPPED,     /* a fault rule or a cut link dropped it */
-	TIDE_SIM_DUPLICATED,  /* a fault rule made one extra copy */
-	TIDE_SIM_DELAYED,     /* a fault rule delayed or reordered it */
+	TIDE_SIM_DROPPED,     /* a fault (rule or random) or a cut link dropped it */
+	TIDE_SIM_DUPLICATED,  /* a fault made one extra copy */
+	TIDE_SIM_DELAYED,     /* a fault delayed or reordered it */
 	TIDE_SIM_UNROUTABLE,  /* no node owns the destination address */
 	TIDE_SIM_FILTERED,    /* the filter (a middlebox) dropped it */
 };
@@ -99,6 +99,35 @@ void tide_sim_set_filter(tide_sim *sim, tide_sim_filter_fn fn, void *ctx);
 int tide_sim_replace_stack(tide_sim *sim, int node, const struct tide_config *cfg);
 /* Adds a fault rule; returns its index or -1. */
 int tide_sim_add_fault(tide_sim *sim, const struct tide_fault *f);
+/*
+ * Random faults: every packet no fault rule acted on (and that a cut link
+ * or the filter let through) is, with the given probabilities in parts per
+ * million, dropped; else delayed by an extra time drawn uniformly in
+ * [1 us, delay_max], which lets later packets overtake it; and, whether
+ * delayed or not, duplicated, the copy arriving a time drawn uniformly in
+ * [0, dup_delay_max] after the original. The tap sees TIDE_SIM_DROPPED,
+ * TIDE_SIM_DELAYED and TIDE_SIM_DUPLICATED as for fault rules.
+ *
+ * The draws come from a generator of the sim's own, seeded by `seed`: the
+ * same calls with the same seed make the same faults. `from` is the node
+ * whose packets these apply to, or -1 for every node that has no setting
+ * of its own; one setting per `from`, a later call replacing it (and
+ * restarting its generator). A node's own setting with all probabilities
+ * 0 exempts it from the -1 setting.
+ * Returns 0, or -1 with EINVAL (a probability above 1000000, a delay
+ * probability without delay_max, an unknown node) or ENOMEM.
+ */
+struct tide_sim_random_faults {
+	uint64_t seed;
+	int from;
+	uint32_t drop_ppm;
+	uint32_t duplicate_ppm;
+	uint32_t delay_ppm;
+	tide_time delay_max;      /* extra delay of a delayed packet, at most */
+	tide_time dup_delay_max;  /* how much later a copy arrives, at most */
+};
+int tide_sim_set_random_faults(tide_sim *sim, const struct tide_sim_random_faults *rf);
+
 /* Drops every packet sent between t1 (inclusive) and t2 (exclusive). */
 int tide_sim_cut_link(tide_sim *sim, tide_time t1, tide_time t2);
 void tide_sim_set_delay(tide_sim *sim, tide_time one_way_delay);

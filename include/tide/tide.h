@@ -80,6 +80,15 @@ typedef void (*tide_timer_fn)(void *ctx, const struct tide_conn_id *id, const ch
 typedef uint32_t (*tide_isn_fn)(void *ctx, const struct tide_conn_id *id,
 				tide_time now);
 
+/* Optional: the allocator of everything a stack holds, in the style of
+ * Lua's lua_Alloc. ptr NULL: return a new block of new_size bytes;
+ * new_size 0: free ptr (of old_size bytes) and return NULL; else resize ptr
+ * from old_size to new_size bytes. NULL means failure (ptr stays valid).
+ * The stack treats a failure as Linux treats an allocation failure: the
+ * call fails (ENOBUFS, ENOMEM) or the packet is dropped, and it is counted
+ * (tide_mem_stats.failures); it never crashes. */
+typedef void *(*tide_alloc_fn)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+
 /*
  * Runtime settings of one stack, named after Linux's sysctls
  * (net.ipv4.<field>, net.core.<field>). Defaults are Linux's
@@ -145,6 +154,8 @@ struct tide_config {
 	void *timer_ctx;
 	tide_isn_fn isn;          /* may be NULL: Linux-style hashed ISN */
 	void *isn_ctx;
+	tide_alloc_fn alloc;      /* may be NULL: malloc, realloc, free */
+	void *alloc_ctx;
 	struct tide_settings settings;
 };
 
@@ -173,6 +184,43 @@ uint32_t tide_stack_addr(const tide_stack *st);
 struct tide_settings *tide_stack_settings(tide_stack *st);
 
 /*
+ * Memory. Every block a stack holds is counted by kind, so that the
+ * limits (net.ipv4.tcp_mem on buffer memory, fs.file-max on descriptors,
+ * tcp_max_orphans, tcp_max_tw_buckets, listen backlogs) can be watched.
+ * After tide_stack_free nothing remains.
+ */
+enum tide_mem_kind {
+	TIDE_MEM_STACK,   /* the stack object and its packet scratch */
+	TIDE_MEM_TABLE,   /* 4-tuple hash, port table, descriptor table, timer heaps */
+	TIDE_MEM_CONN,    /* connections (every state but LISTEN and TIME_WAIT) */
+	TIDE_MEM_REQ,     /* half-open requests of listeners (SYN_RECV) */
+	TIDE_MEM_TW,      /* TIME_WAIT and orphaned FIN_WAIT_2 records */
+	TIDE_MEM_SOCK,    /* sockets */
+	TIDE_MEM_EPOLL,   /* epoll instances */
+	TIDE_MEM_EPITEM,  /* sockets registered in epoll instances */
+	TIDE_MEM_SNDBUF,  /* send queues */
+	TIDE_MEM_RCVBUF,  /* receive queues */
+	TIDE_MEM_OFO,     /* out-of-order segments */
+	TIDE_MEM_KINDS
+};
+
+struct tide_mem_stats {
+	uint64_t bytes[TIDE_MEM_KINDS];   /* held now, by kind */
+	uint64_t objects[TIDE_MEM_KINDS]; /* blocks held now, by kind */
+	uint64_t total_bytes;             /* the sum of bytes[] */
+	uint64_t peak_bytes;              /* the most total_bytes has been */
+	uint64_t buffer_bytes;            /* SNDBUF + RCVBUF + OFO: what tcp_mem limits */
+	uint64_t pages;                   /* buffer_bytes in 4096-byte pages, rounded up
+					     (Linux's tcp_memory_allocated) */
+	uint64_t failures;                /* allocations the allocator refused */
+	uint32_t descriptors;             /* open sockets and epoll instances (fs.file-max) */
+	bool pressure;                    /* above tcp_mem[1] and not yet below tcp_mem[0] */
+};
+void tide_stack_mem(const tide_stack *st, struct tide_mem_stats *out);
+/* "conn", "sndbuf", ...; NULL for an unknown kind. */
+const char *tide_mem_kind_name(enum tide_mem_kind k);
+
+/*
  * Counters. The first group carries Linux's names (nstat / netstat -s); the
  * Drop* group counts why inbound packets were refused (like Linux's drop
  * reasons) so that every rejected packet is accounted for.
@@ -188,6 +236,7 @@ struct tide_settings *tide_stack_settings(tide_stack *st);
 	X(ListenOverflows) X(ListenDrops) \
 	X(TCPAbortOnData) X(TCPAbortOnClose) X(TCPAbortOnMemory) \
 	X(TCPAbortOnTimeout) X(TCPAbortOnLinger) X(TCPAbortFailed) \
+	X(TCPMemoryPressures) X(TCPMemoryPressuresChrono) X(OfoPruned) \
 	X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) \
 	X(TCPReqQFullDoCookies) X(TCPReqQFullDrop) X(TCPDeferAcceptDrop) \
 	X(EmbryonicRsts) X(TSEcrRejected) \
@@ -195,13 +244,14 @@ struct tide_settings *tide_stack_settings(tide_stack *st);
 	X(TCPRcvQDrop) X(TCPZeroWindowDrop) X(OutOfWindowIcmps) \
 	X(TCPSYNChallenge) X(TCPChallengeACK) X(PAWSEstab) X(TCPACKSkippedSynRecv) \
 	X(PAWSTimewait) X(TCPACKSkippedTimeWait) X(TCPACKSkippedFinWait2) \
+	X(TCPACKSkippedPAWS) X(TCPACKSkippedSeq) X(TCPACKSkippedChallenge) \
 	X(DropIpTruncated) X(DropIpVersion) X(DropIpHeaderLength) \
 	X(DropIpTotalLength) X(DropIpChecksum) X(DropIpFragment) \
 	X(DropIpNotForUs) X(DropIpBadSource) X(DropIpProtocol) \
 	X(DropIcmpTruncated) X(DropIcmpChecksum) \
 	X(DropTcpTruncated) X(DropTcpOffset) X(DropTcpChecksum) \
 	X(DropTcpFlags) X(DropTcpNoSocket) X(DropTcpState) \
-	X(DropTcpSequence) X(DropTcpAck) X(DropTcpRst)
+	X(DropTcpSequence) X(DropTcpAck) X(DropTcpRst) X(DropTcpMemory)
 
 enum tide_counter {
 #define TIDE_COUNTER_ENUM(name) TIDE_MIB_##name,
@@ -246,6 +296,13 @@ typedef void (*tide_conn_visit_fn)(void *ctx, const struct tide_conn_info *ci);
 /* Visits every connection (listeners, SYN_RECV requests, TIME_WAIT
  * records included). Returns how many were visited. */
 size_t tide_stack_foreach_conn(tide_stack *st, tide_conn_visit_fn fn, void *ctx);
+
+/* Checks every internal invariant of the stack (sequence spaces, queues,
+ * timers, tables, counts; see docs/fuzzing.md). 0 if all hold; -1 with a
+ * message in msg (cap bytes, may be 0) naming the object and the broken
+ * invariant. Cost: one step per object. Debug builds (TIDE_INVARIANTS)
+ * also check automatically after every call and abort on a violation. */
+int tide_stack_check(const tide_stack *st, char *msg, size_t cap);
 
 #ifdef __cplusplus
 }

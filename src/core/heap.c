@@ -5,7 +5,6 @@
  * it because equal times fire in one tide_stack_advance pass.
  */
 #include "stack_int.h"
-#include <stdlib.h>
 
 static void place(struct tide_heap *h, uint32_t i, struct tide_timer *t)
 {
@@ -56,6 +55,22 @@ static void remove_at(struct tide_heap *h, uint32_t i)
 	sift_down(h, last->idx);
 }
 
+int tide_heap_reserve(struct tide_stack *st, struct tide_heap *h, uint32_t n)
+{
+	if (n <= h->cap)
+		return 0;
+	uint32_t ncap = h->cap ? h->cap : 64;
+	while (ncap < n)
+		ncap *= 2;
+	struct tide_timer **na = tide_mem_realloc(st, TIDE_MEM_TABLE, h->a, (size_t)h->cap * sizeof(*na),
+						  (size_t)ncap * sizeof(*na));
+	if (!na)
+		return -1;
+	h->a = na;
+	h->cap = ncap;
+	return 0;
+}
+
 /* Arms (when != NEVER), moves, or disarms (when == NEVER) a timer. */
 void tide_heap_set(struct tide_heap *h, struct tide_timer *t, tide_time when)
 {
@@ -68,14 +83,7 @@ void tide_heap_set(struct tide_heap *h, struct tide_timer *t, tide_time when)
 		return;
 	}
 	if (!queued) {
-		if (h->n == h->cap) {
-			uint32_t ncap = h->cap ? h->cap * 2 : 64;
-			struct tide_timer **na = realloc(h->a, ncap * sizeof(*na));
-			if (!na)
-				abort(); /* a timer we cannot keep would hang a connection */
-			h->a = na;
-			h->cap = ncap;
-		}
+		/* never full: every connection and request reserved its slot */
 		t->when = when;
 		place(h, h->n++, t);
 		sift_up(h, t->idx);
@@ -94,9 +102,9 @@ struct tide_timer *tide_heap_top(const struct tide_heap *h)
 	return h->n ? h->a[0] : NULL;
 }
 
-void tide_heap_free(struct tide_heap *h)
+void tide_heap_free(struct tide_stack *st, struct tide_heap *h)
 {
-	free(h->a);
+	tide_mem_free(st, TIDE_MEM_TABLE, h->a, (size_t)h->cap * sizeof(*h->a));
 	h->a = NULL;
 	h->n = h->cap = 0;
 }

@@ -1,19 +1,39 @@
 /*
- * A byte ring for socket queues. Buffers are allocated on first use so an
- * idle connection costs no buffer memory.
+ * A byte ring for socket queues. Its buffer is allocated on first use and
+ * grows on demand, doubling from TIDE_RING_MIN up to the queue's limit, so
+ * an idle connection costs no buffer memory, memory follows use, and bulk
+ * transfers still reach their full buffer after a few doublings.
  */
 #include "stack_int.h"
-#include <stdlib.h>
 
-int tide_ring_reserve(struct tide_ring *r, uint32_t cap)
+uint32_t tide_ring_grow_size(const struct tide_ring *r, uint32_t need, uint32_t max)
 {
-	if (r->cap >= cap)
+	if (need <= r->cap)
 		return 0;
-	uint8_t *nb = malloc(cap);
-	if (!nb)
+	uint32_t cap = r->cap > TIDE_RING_MIN ? r->cap : TIDE_RING_MIN;
+	while (cap < need && cap < max)
+		cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+	if (cap > max)
+		cap = max;
+	return cap < need ? need : cap;
+}
+
+/* Moves the bytes to a buffer of exactly cap bytes (0 frees it; never less
+ * than what is queued). */
+int tide_ring_resize(struct tide_stack *st, struct tide_ring *r, uint32_t cap, enum tide_mem_kind k)
+{
+	if (cap < r->len)
 		return -1;
-	tide_ring_peek(r, 0, nb, r->len);
-	free(r->buf);
+	if (cap == r->cap)
+		return 0;
+	uint8_t *nb = NULL;
+	if (cap) {
+		nb = tide_mem_alloc(st, k, cap);
+		if (!nb)
+			return -1;
+		tide_ring_peek(r, 0, nb, r->len);
+	}
+	tide_mem_free(st, k, r->buf, r->cap);
 	r->buf = nb;
 	r->cap = cap;
 	r->head = 0;
@@ -57,8 +77,17 @@ void tide_ring_drop(struct tide_ring *r, uint32_t len)
 	r->head = r->len ? (r->head + len) % r->cap : 0;
 }
 
-void tide_ring_free(struct tide_ring *r)
+void tide_ring_free(struct tide_stack *st, struct tide_ring *r, enum tide_mem_kind k)
 {
-	free(r->buf);
+	tide_mem_free(st, k, r->buf, r->cap);
 	memset(r, 0, sizeof(*r));
+}
+
+/* Consumed bytes; under memory pressure an emptied buffer goes back at
+ * once (Linux reclaims a socket's memory as its queues empty). */
+void tide_ring_consume(struct tide_stack *st, struct tide_ring *r, uint32_t len, enum tide_mem_kind k)
+{
+	tide_ring_drop(r, len);
+	if (!r->len && r->buf && tide_mem_pressure(st))
+		tide_ring_free(st, r, k);
 }

@@ -100,7 +100,7 @@ static const struct tide_setting_desc table[] = {
 	  "buffer memory of all connections in 4096-byte pages: pressure ends below the first, starts above the second; the third is the hard limit",
 	  { 287901, 383868, 575802 }, { F(tcp_mem_min), F(tcp_mem_pressure), F(tcp_mem_max) } },
 	ONE("fs.file-max", file_max, 1, INT_MAX, 1048576, "count",
-	    "fs.file-max (depends on memory)", "descriptors (sockets and epoll instances) at most; beyond, socket() and accept() fail with ENFILE"),
+	    "fs.file-max (depends on memory)", "descriptors (sockets and epoll instances) at most; beyond, socket(), accept() and epoll_create() fail with ENFILE"),
 };
 
 #define NENTRIES (sizeof(table) / sizeof(table[0]))

@@ -2,6 +2,7 @@
  * The stack object: creation, the inbound IPv4 path, time, counters.
  */
 #include "stack_int.h"
+#include "invariants.h"
 #include <stdlib.h>
 
 void tide_config_init(struct tide_config *cfg)
@@ -18,24 +19,24 @@ tide_stack *tide_stack_new(const struct tide_config *cfg, tide_time now)
 		errno = EINVAL;
 		return NULL;
 	}
-	struct tide_stack *st = calloc(1, sizeof(*st));
+	struct tide_stack *st = tide_mem_stack_new(cfg);
 	if (!st) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	st->cfg = *cfg;
 	st->set = &st->cfg.settings;
 	st->now = now;
 	st->txcap = (size_t)cfg->mtu + 64;
 	/* twice: packets are built in the first half, payload staged in the second */
-	st->txbuf = malloc(2 * st->txcap);
-	if (!st->txbuf || tide_htab_init(&st->ehash, 256) != 0) {
-		free(st->txbuf);
-		free(st);
+	st->txbuf = tide_mem_alloc(st, TIDE_MEM_STACK, 2 * st->txcap);
+	if (!st->txbuf || tide_htab_init(st, &st->ehash, 256) != 0) {
+		tide_mem_free(st, TIDE_MEM_STACK, st->txbuf, 2 * st->txcap);
+		tide_mem_stack_free(st);
 		errno = ENOMEM;
 		return NULL;
 	}
 	st->ip_id = (uint32_t)tide_hash64(cfg->secret, 1, cfg->addr);
+	st->rng = tide_hash64(cfg->secret ^ 0x72616e64ull, 2, cfg->addr); /* "rand" */
 	return st;
 }
 
@@ -62,11 +63,11 @@ void tide_stack_free(tide_stack *st)
 		}
 	}
 	tide_tw_free_all(st);
-	tide_htab_free(&st->ehash);
-	tide_heap_free(&st->timers);
-	tide_ports_free(&st->ports);
-	free(st->txbuf);
-	free(st);
+	tide_htab_free(st, &st->ehash);
+	tide_heap_free(st, &st->timers);
+	tide_ports_free(st, &st->ports);
+	tide_mem_free(st, TIDE_MEM_STACK, st->txbuf, 2 * st->txcap);
+	tide_mem_stack_free(st);
 }
 
 uint64_t tide_hash64(uint64_t secret, uint64_t a, uint64_t b)
@@ -169,6 +170,7 @@ static bool bad_source(uint32_t a)
 
 int tide_stack_input(tide_stack *st, const uint8_t *pkt, size_t len, tide_time now)
 {
+	TIDE_INV_SCOPE(st, "tide_stack_input", pkt, len, -1);
 	/* Timers due strictly before the packet run first; those due at the
 	 * same instant run after it (the packet was there first). */
 	if (now > st->now)
@@ -271,6 +273,7 @@ static void run_timers(tide_stack *st, tide_time now)
 
 void tide_stack_advance(tide_stack *st, tide_time now)
 {
+	TIDE_INV_SCOPE(st, "tide_stack_advance", NULL, 0, -1);
 	if (now < st->now)
 		return; /* time never runs backwards */
 	run_timers(st, now);

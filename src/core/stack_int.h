@@ -75,6 +75,7 @@ struct tide_sock {
 	struct tide_stack *st;
 	bool nonblock;
 	bool bound, reuseaddr, reuseport, keepalive, nodelay;
+	bool sndbuf_locked;        /* SO_SNDBUF set: memory pressure leaves sndbuf alone */
 	bool connecting;           /* SS_CONNECTING: connect() issued, not reported */
 	bool connected;            /* SS_CONNECTED */
 	bool listening;
@@ -176,6 +177,7 @@ struct tcp_conn {
 	uint8_t quick;             /* quick ACKs left */
 	bool in_recovery;
 	bool rtt_timing;
+	bool rcv_nomem;            /* data dropped for memory: next ACK shows window 0 (Linux's ICSK_ACK_NOMEM) */
 	uint16_t mss;              /* effective send MSS (payload per segment) */
 	uint16_t peer_mss;         /* from the peer's SYN */
 	uint16_t advmss;           /* what we announce */
@@ -214,7 +216,7 @@ struct tcp_conn {
 	struct tide_ring rcvq;     /* in-order bytes not yet read */
 	struct tcp_ofo *ofo;
 	uint32_t ofo_bytes;
-	int sndbuf, rcvbuf;
+	int sndbuf, rcvbuf;        /* sndbuf: the socket's size before memory pressure cut it */
 	int keepidle, keepintvl, keepcnt; /* 0: the sysctl (read when used) */
 	int linger2;               /* TCP_LINGER2: -1, 0 (use the sysctl) or seconds */
 	uint32_t user_timeout_ms;
@@ -286,6 +288,7 @@ static inline uint32_t tide_ms32(tide_time t) { return (uint32_t)(t / 1000u); }
 struct tide_twheap {
 	struct tide_twheap_ent { tide_time key; struct tcp_tw *tw; } *a;
 	uint32_t n, cap;
+	uint32_t pending;          /* restarted records still in the FIFO: each has a slot reserved */
 };
 
 /* ---- port table ---- */
@@ -312,6 +315,18 @@ struct tide_fdtab {
 	struct tide_fdent *a;
 	uint32_t cap;
 	uint32_t lowest_free;      /* hint */
+	uint32_t used;             /* open descriptors (fs.file-max) */
+};
+
+/* What the stack holds, by kind (core/mem.c). */
+struct tide_memacct {
+	uint64_t bytes[TIDE_MEM_KINDS];
+	uint64_t objects[TIDE_MEM_KINDS];
+	uint64_t total, peak;
+	uint64_t buffers;          /* SNDBUF + RCVBUF + OFO bytes: what tcp_mem limits */
+	uint64_t failures;
+	tide_time pressure_since;  /* when memory pressure began (TCPMemoryPressuresChrono) */
+	bool pressure;             /* Linux's tcp_memory_pressure */
 };
 
 struct tide_stack {
@@ -325,6 +340,11 @@ struct tide_stack {
 	uint32_t tw_count;
 	uint32_t tw_isn;           /* ISN a TIME_WAIT hands to the listener (Linux's tcp_tw_isn) */
 	uint32_t orphans;
+	/* Linux's host-wide challenge ACK budget (tcp_challenge_ack_limit):
+	 * the second it was drawn for (+1; 0: never) and what is left of it */
+	uint64_t challenge_second;
+	uint32_t challenge_count;
+	uint64_t rng;              /* tide_random_u32's state, seeded from the secret */
 	struct tide_htab ehash;
 	struct tide_heap timers;
 	struct tcp_tw *tw_head, *tw_tail;
@@ -332,9 +352,25 @@ struct tide_stack {
 	struct tide_ports ports;
 	struct tide_fdtab fds;
 	struct tide_sock *listeners;
+	/* the automatic invariant checks of debug builds (core/invariants.c) */
+	uint32_t inv_depth;        /* public calls in progress (callbacks nest them) */
+	uint64_t inv_events;       /* public calls so far */
+	uint64_t inv_next_full;    /* ... at which the next full check runs */
 	uint8_t *txbuf;            /* scratch for building packets */
 	size_t txcap;
+	struct tide_memacct mem;
 };
+
+/* A deterministic per-stack random number (splitmix64), for what Linux
+ * draws from get_random_u32(): the same secret gives the same draws, so
+ * simulations replay exactly; other stacks' draws do not disturb them. */
+static inline uint32_t tide_random_u32(struct tide_stack *st)
+{
+	uint64_t z = (st->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
 
 #define TIDE_INC(st, name) ((st)->mib[TIDE_MIB_##name]++)
 #define TIDE_ADD(st, name, v) ((st)->mib[TIDE_MIB_##name] += (v))
@@ -345,26 +381,63 @@ uint64_t tide_hash64(uint64_t secret, uint64_t a, uint64_t b);
 void tide_emit_ip(struct tide_stack *st, uint32_t dst, const uint8_t *tcp, size_t len);
 void tide_notify_state(struct tide_stack *st, const struct tide_conn_id *id, int old_state, int new_state);
 
+/* core/mem.c: every allocation of the core goes through these, which count
+ * it by kind in st->mem and use the configured allocator. Sizes are given
+ * back on free (the allocator is told them). tide_mem_zalloc zeroes. */
+void *tide_mem_alloc(struct tide_stack *st, enum tide_mem_kind k, size_t size);
+void *tide_mem_zalloc(struct tide_stack *st, enum tide_mem_kind k, size_t size);
+void *tide_mem_realloc(struct tide_stack *st, enum tide_mem_kind k, void *p, size_t old_size,
+		       size_t new_size);
+void tide_mem_free(struct tide_stack *st, enum tide_mem_kind k, void *p, size_t size);
+struct tide_stack *tide_mem_stack_new(const struct tide_config *cfg);
+void tide_mem_stack_free(struct tide_stack *st);
+/* net.ipv4.tcp_mem (Linux's __sk_mem_raise_allocated): may c's buffers
+ * grow by `bytes`? Enters memory pressure above tcp_mem[1]; false above
+ * tcp_mem[2], or under pressure for a connection above its fair share,
+ * except for the guarantee of tcp_rmem[0] (receive) or tcp_wmem[0] (send)
+ * below tcp_mem[2]. */
+enum { TIDE_MEM_RECV, TIDE_MEM_SEND };
+bool tide_mem_schedule(struct tcp_conn *c, size_t bytes, int dir);
+/* Buffer memory in pages, as tcp_mem counts it. */
+uint64_t tide_mem_pages(const struct tide_stack *st);
+/* Linux's tcp_out_of_memory: an orphan holding more than SOCK_MIN_SNDBUF
+ * queued while buffer memory is above tcp_mem[2]. */
+bool tide_mem_orphan_oom(const struct tcp_conn *c);
+/* Buffer memory fell: leave pressure below tcp_mem[0], give back sndbuf. */
+void tide_mem_reclaimed(struct tide_stack *st);
+/* An allocation failed, or tcp_mem[1] was passed: Linux's tcp_enter_memory_pressure. */
+void tide_mem_enter_pressure(struct tide_stack *st);
+static inline bool tide_mem_pressure(const struct tide_stack *st) { return st->mem.pressure; }
+
 /* core/table.c */
-int tide_htab_init(struct tide_htab *t, uint32_t size);
-void tide_htab_free(struct tide_htab *t);
+int tide_htab_init(struct tide_stack *st, struct tide_htab *t, uint32_t size);
+void tide_htab_free(struct tide_stack *st, struct tide_htab *t);
 struct tide_hentry *tide_htab_find(struct tide_stack *st, const struct tide_conn_id *k);
 int tide_htab_insert(struct tide_stack *st, struct tide_hentry *e);
 void tide_htab_remove(struct tide_stack *st, struct tide_hentry *e);
 struct tide_port *tide_port_get(struct tide_stack *st, uint16_t port, bool create);
-void tide_ports_free(struct tide_ports *p);
+void tide_ports_free(struct tide_stack *st, struct tide_ports *p);
 
 /* core/heap.c */
+/* Room for n timers, so that tide_heap_set never allocates: reserved when
+ * a connection or request is made (-1 when memory is short). */
+int tide_heap_reserve(struct tide_stack *st, struct tide_heap *h, uint32_t n);
 void tide_heap_set(struct tide_heap *h, struct tide_timer *t, tide_time when);
 struct tide_timer *tide_heap_top(const struct tide_heap *h);
-void tide_heap_free(struct tide_heap *h);
+void tide_heap_free(struct tide_stack *st, struct tide_heap *h);
 
-/* core/ring.c */
-int tide_ring_reserve(struct tide_ring *r, uint32_t cap);
+/* core/ring.c: capacity grows on demand, geometrically, so buffer memory
+ * follows use; kind is TIDE_MEM_SNDBUF or TIDE_MEM_RCVBUF. */
+#define TIDE_RING_MIN 2048u
+/* The capacity the ring would grow to so that it holds `need` bytes (at
+ * most `max`, at least need): 0 if it already does. */
+uint32_t tide_ring_grow_size(const struct tide_ring *r, uint32_t need, uint32_t max);
+int tide_ring_resize(struct tide_stack *st, struct tide_ring *r, uint32_t cap, enum tide_mem_kind k);
 uint32_t tide_ring_write(struct tide_ring *r, const void *data, uint32_t len);
 uint32_t tide_ring_peek(const struct tide_ring *r, uint32_t off, void *out, uint32_t len);
 void tide_ring_drop(struct tide_ring *r, uint32_t len);
-void tide_ring_free(struct tide_ring *r);
+void tide_ring_free(struct tide_stack *st, struct tide_ring *r, enum tide_mem_kind k);
+void tide_ring_consume(struct tide_stack *st, struct tide_ring *r, uint32_t len, enum tide_mem_kind k);
 static inline uint32_t tide_ring_space(const struct tide_ring *r) { return r->cap - r->len; }
 
 /* tcp/ */
@@ -375,6 +448,7 @@ void tide_tcp_set_state(struct tcp_conn *c, int state);
 void tide_tcp_destroy(struct tcp_conn *c);
 void tide_tcp_done(struct tcp_conn *c);
 void tide_tcp_detach_closed(struct tcp_conn *c);
+void tide_tcp_purge_ofo(struct tcp_conn *c);
 void tide_tcp_reset_conn(struct tcp_conn *c, int err);
 void tide_tcp_timers_update(struct tcp_conn *c);
 void tide_tcp_timer_fire(struct tcp_conn *c);
@@ -437,7 +511,8 @@ int tide_tcp_defer_retrans_to_secs(uint8_t retrans);
 /* Linux's syn_recv_sock and complete_hashdance: makes the connection a
  * request (or a cookie) becomes, puts it in the listener's accept queue and
  * feeds it the segment that completed it; false (counted) when the accept
- * queue is full. A queued request is freed; a cookie's is the caller's. */
+ * queue is full; true without a connection for a cookie whose 4-tuple is
+ * taken. A queued request is freed; a cookie's is the caller's. */
 bool tide_tcp_req_child(struct tide_stack *st, struct tcp_req *rq, const struct tide_ipv4 *ip,
 			const struct tide_tcp *th);
 /* tcp/tcp_syncookie.c (LC-H08) */

@@ -6,11 +6,10 @@
  * secret so a remote peer cannot aim many 4-tuples at one chain.
  */
 #include "stack_int.h"
-#include <stdlib.h>
 
-int tide_htab_init(struct tide_htab *t, uint32_t size)
+int tide_htab_init(struct tide_stack *st, struct tide_htab *t, uint32_t size)
 {
-	t->b = calloc(size, sizeof(*t->b));
+	t->b = tide_mem_zalloc(st, TIDE_MEM_TABLE, (size_t)size * sizeof(*t->b));
 	if (!t->b)
 		return -1;
 	t->mask = size - 1;
@@ -18,9 +17,9 @@ int tide_htab_init(struct tide_htab *t, uint32_t size)
 	return 0;
 }
 
-void tide_htab_free(struct tide_htab *t)
+void tide_htab_free(struct tide_stack *st, struct tide_htab *t)
 {
-	free(t->b);
+	tide_mem_free(st, TIDE_MEM_TABLE, t->b, ((size_t)t->mask + 1) * sizeof(*t->b));
 	t->b = NULL;
 }
 
@@ -44,7 +43,7 @@ static void grow(struct tide_stack *st)
 {
 	struct tide_htab *t = &st->ehash;
 	uint32_t nsize = (t->mask + 1) * 2;
-	struct tide_hentry **nb = calloc(nsize, sizeof(*nb));
+	struct tide_hentry **nb = tide_mem_zalloc(st, TIDE_MEM_TABLE, (size_t)nsize * sizeof(*nb));
 	if (!nb)
 		return; /* keep the old table: longer chains, still correct */
 	for (uint32_t i = 0; i <= t->mask; i++) {
@@ -56,7 +55,7 @@ static void grow(struct tide_stack *st)
 			nb[j] = e;
 		}
 	}
-	free(t->b);
+	tide_mem_free(st, TIDE_MEM_TABLE, t->b, ((size_t)t->mask + 1) * sizeof(*t->b));
 	t->b = nb;
 	t->mask = nsize - 1;
 }
@@ -94,10 +93,10 @@ static uint32_t port_slot(uint16_t port, uint32_t mask)
 	return ((uint32_t)port * 2654435761u >> 8) & mask;
 }
 
-static int ports_grow(struct tide_ports *p)
+static int ports_grow(struct tide_stack *st, struct tide_ports *p)
 {
 	uint32_t ncap = p->a ? (p->mask + 1) * 2 : 64;
-	struct tide_port *na = calloc(ncap, sizeof(*na));
+	struct tide_port *na = tide_mem_zalloc(st, TIDE_MEM_TABLE, (size_t)ncap * sizeof(*na));
 	if (!na)
 		return -1;
 	for (uint32_t i = 0; p->a && i <= p->mask; i++) {
@@ -108,7 +107,8 @@ static int ports_grow(struct tide_ports *p)
 			j = (j + 1) & (ncap - 1);
 		na[j] = p->a[i];
 	}
-	free(p->a);
+	if (p->a)
+		tide_mem_free(st, TIDE_MEM_TABLE, p->a, ((size_t)p->mask + 1) * sizeof(*p->a));
 	p->a = na;
 	p->mask = ncap - 1;
 	return 0;
@@ -127,7 +127,7 @@ struct tide_port *tide_port_get(struct tide_stack *st, uint16_t port, bool creat
 	}
 	if (!create)
 		return NULL;
-	if ((!p->a || (p->n + 1) * 2 > p->mask + 1) && ports_grow(p) != 0)
+	if ((!p->a || (p->n + 1) * 2 > p->mask + 1) && ports_grow(st, p) != 0)
 		return NULL;
 	uint32_t j = port_slot(port, p->mask);
 	while (p->a[j].used)
@@ -139,8 +139,9 @@ struct tide_port *tide_port_get(struct tide_stack *st, uint16_t port, bool creat
 	return &p->a[j];
 }
 
-void tide_ports_free(struct tide_ports *p)
+void tide_ports_free(struct tide_stack *st, struct tide_ports *p)
 {
-	free(p->a);
+	if (p->a)
+		tide_mem_free(st, TIDE_MEM_TABLE, p->a, ((size_t)p->mask + 1) * sizeof(*p->a));
 	p->a = NULL;
 }

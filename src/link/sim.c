@@ -59,6 +59,13 @@ struct sim_cut {
 	tide_time t1, t2;
 };
 
+/* One setting of random faults and its own generator, so that the faults
+ * of one direction do not depend on the traffic of another. */
+struct sim_random {
+	struct tide_sim_random_faults rf;
+	uint64_t state;
+};
+
 struct tide_sim {
 	tide_time now;
 	tide_time delay;
@@ -83,6 +90,9 @@ struct tide_sim {
 
 	struct sim_cut *cuts;
 	size_t ncuts, cuts_cap;
+
+	struct sim_random *randoms;
+	size_t nrandoms, randoms_cap;
 
 	tide_sim_tap_fn tap;
 	void *tap_ctx;
@@ -158,6 +168,7 @@ void tide_sim_free(tide_sim *sim)
 	free(sim->held);
 	free(sim->rules);
 	free(sim->cuts);
+	free(sim->randoms);
 	free(sim);
 }
 
@@ -349,6 +360,33 @@ int tide_sim_add_fault(tide_sim *sim, const struct tide_fault *f)
 		r->f.count = 1;
 	r->matches = 0;
 	return (int)sim->nrules++;
+}
+
+#define SIM_PPM 1000000u
+
+int tide_sim_set_random_faults(tide_sim *sim, const struct tide_sim_random_faults *rf)
+{
+	if (!sim || !rf || rf->from < -1 || rf->from >= sim->nnodes ||
+	    rf->drop_ppm > SIM_PPM || rf->duplicate_ppm > SIM_PPM ||
+	    rf->delay_ppm > SIM_PPM || (rf->delay_ppm && !rf->delay_max) ||
+	    rf->dup_delay_max == TIDE_TIME_NEVER) {
+		errno = EINVAL;
+		return -1;
+	}
+	size_t i = 0;
+	while (i < sim->nrandoms && sim->randoms[i].rf.from != rf->from)
+		i++;
+	if (i == sim->nrandoms) {
+		struct sim_random *r = grow(sim->randoms, &sim->randoms_cap,
+					    sim->nrandoms + 1, sizeof(*r));
+		if (!r)
+			return -1;
+		sim->randoms = r;
+		sim->nrandoms++;
+	}
+	sim->randoms[i].rf = *rf;
+	sim->randoms[i].state = rf->seed;
+	return 0;
 }
 
 int tide_sim_cut_link(tide_sim *sim, tide_time t1, tide_time t2)
@@ -569,6 +607,67 @@ static void hold(tide_sim *sim, int from, int to, const uint8_t *data, size_t le
 	sim->held[sim->nheld++] = p;
 }
 
+/* splitmix64: one 64-bit word of state, good enough statistics for fault
+ * draws, and the same sequence on every platform. */
+static uint64_t rnd_next(struct sim_random *r)
+{
+	uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* No draw for 0 (and for certainty), so that a fault turned off does not
+ * shift the draws of the others. */
+static bool rnd_chance(struct sim_random *r, uint32_t ppm)
+{
+	if (ppm == 0)
+		return false;
+	if (ppm >= SIM_PPM)
+		return true;
+	return rnd_next(r) % SIM_PPM < ppm;
+}
+
+/* Uniform in [0, n]. */
+static tide_time rnd_upto(struct sim_random *r, tide_time n)
+{
+	return n ? rnd_next(r) % (n + 1) : 0;
+}
+
+/* The node's own setting, else the one for every node, else none. */
+static struct sim_random *random_for(tide_sim *sim, int from)
+{
+	struct sim_random *any = NULL;
+	for (size_t i = 0; i < sim->nrandoms; i++) {
+		struct sim_random *r = &sim->randoms[i];
+		if (r->rf.from == from)
+			return r;
+		if (r->rf.from == -1)
+			any = r;
+	}
+	return any;
+}
+
+static void random_faults(tide_sim *sim, struct sim_random *r, int from, int to,
+			  const uint8_t *pkt, size_t len, tide_time at)
+{
+	const struct tide_sim_random_faults *rf = &r->rf;
+	if (rnd_chance(r, rf->drop_ppm)) {
+		report(sim, TIDE_SIM_DROPPED, sim->now, from, to, pkt, len);
+		return;
+	}
+	if (rnd_chance(r, rf->delay_ppm)) {
+		at += 1 + rnd_upto(r, rf->delay_max - 1);
+		report(sim, TIDE_SIM_DELAYED, sim->now, from, to, pkt, len);
+	}
+	bool dup = rnd_chance(r, rf->duplicate_ppm);
+	schedule(sim, at, from, to, pkt, len, true);
+	if (dup) {
+		report(sim, TIDE_SIM_DUPLICATED, sim->now, from, to, pkt, len);
+		schedule(sim, at + rnd_upto(r, rf->dup_delay_max), from, to, pkt, len, false);
+	}
+}
+
 static bool cut(const tide_sim *sim, tide_time t)
 {
 	for (size_t i = 0; i < sim->ncuts; i++)
@@ -613,7 +712,11 @@ void tide_sim_send(tide_sim *sim, int from, const uint8_t *pkt, size_t len)
 
 	tide_time at = now + sim->delay;
 	if (!act) {
-		schedule(sim, at, from, to, pkt, len, true);
+		struct sim_random *r = random_for(sim, from);
+		if (r)
+			random_faults(sim, r, from, to, pkt, len, at);
+		else
+			schedule(sim, at, from, to, pkt, len, true);
 		return;
 	}
 	switch (act->action) {

@@ -4,6 +4,7 @@
  * decides which errno a call with several faults gets.
  */
 #include "core/stack_int.h"
+#include "core/invariants.h"
 #include <fcntl.h>
 #include <stdlib.h>
 
@@ -19,9 +20,18 @@ static int fail(int e)
 }
 
 /* ---- descriptor table ---- */
+/* fs.file-max: the stack's descriptors are the system's files (Linux's
+ * alloc_empty_file; tide has no CAP_SYS_ADMIN exemption). */
+static bool files_full(const struct tide_stack *st)
+{
+	return st->fds.used >= (uint32_t)st->set->file_max;
+}
+
 static int fd_alloc(struct tide_stack *st, void *obj, uint8_t kind)
 {
 	struct tide_fdtab *t = &st->fds;
+	if (files_full(st))
+		return -ENFILE;
 	uint32_t i = t->lowest_free < TIDE_FIRST_FD ? TIDE_FIRST_FD : t->lowest_free;
 	while (i < t->cap && t->a[i].kind)
 		i++;
@@ -29,7 +39,8 @@ static int fd_alloc(struct tide_stack *st, void *obj, uint8_t kind)
 		if (t->cap >= TIDE_MAX_FDS)
 			return -EMFILE;
 		uint32_t ncap = t->cap ? t->cap * 2 : 64;
-		struct tide_fdent *na = realloc(t->a, ncap * sizeof(*na));
+		struct tide_fdent *na = tide_mem_realloc(st, TIDE_MEM_TABLE, t->a, (size_t)t->cap * sizeof(*na),
+							 (size_t)ncap * sizeof(*na));
 		if (!na)
 			return -ENOMEM;
 		memset(na + t->cap, 0, (ncap - t->cap) * sizeof(*na));
@@ -39,6 +50,7 @@ static int fd_alloc(struct tide_stack *st, void *obj, uint8_t kind)
 	t->a[i].obj = obj;
 	t->a[i].kind = kind;
 	t->lowest_free = i + 1;
+	t->used++;
 	return (int)i;
 }
 
@@ -47,6 +59,7 @@ static void fd_release(struct tide_stack *st, int fd)
 	struct tide_fdtab *t = &st->fds;
 	t->a[fd].obj = NULL;
 	t->a[fd].kind = 0;
+	t->used--;
 	if ((uint32_t)fd < t->lowest_free)
 		t->lowest_free = (uint32_t)fd;
 }
@@ -130,6 +143,7 @@ void tide_sock_wakeup(struct tide_sock *sk)
 /* ---- sockets ---- */
 int tide_socket(tide_stack *st, int domain, int type, int protocol)
 {
+	TIDE_INV_SCOPE(st, "tide_socket", NULL, 0, -1);
 	if (domain != AF_INET)
 		return fail(EAFNOSUPPORT);
 	int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -140,7 +154,9 @@ int tide_socket(tide_stack *st, int domain, int type, int protocol)
 		return fail(ESOCKTNOSUPPORT); /* tide has TCP only */
 	if (protocol != 0 && protocol != IPPROTO_TCP)
 		return fail(EPROTONOSUPPORT);
-	struct tide_sock *sk = calloc(1, sizeof(*sk));
+	if (files_full(st))
+		return fail(ENFILE);
+	struct tide_sock *sk = tide_mem_zalloc(st, TIDE_MEM_SOCK, sizeof(*sk));
 	if (!sk)
 		return fail(ENOBUFS);
 	sk->st = st;
@@ -149,7 +165,7 @@ int tide_socket(tide_stack *st, int domain, int type, int protocol)
 	sk->sndbuf = st->set->tcp_wmem_default;
 	int fd = fd_alloc(st, sk, TIDE_FD_SOCK);
 	if (fd < 0) {
-		free(sk);
+		tide_mem_free(st, TIDE_MEM_SOCK, sk, sizeof(*sk));
 		return fail(-fd);
 	}
 	sk->fd = fd;
@@ -193,16 +209,20 @@ static bool bind_conflict(struct tide_stack *st, struct tide_sock *sk, uint32_t 
 	return false;
 }
 
-static void bind_to(struct tide_stack *st, struct tide_sock *sk, uint32_t addr, uint16_t port)
+/* -EADDRINUSE when the port's entry cannot be made: Linux's
+ * inet_csk_get_port fails so when it cannot allocate the bind bucket, and a
+ * socket bound outside the port table would escape every conflict check. */
+static int bind_to(struct tide_stack *st, struct tide_sock *sk, uint32_t addr, uint16_t port)
 {
 	struct tide_port *p = tide_port_get(st, port, true);
+	if (!p)
+		return -EADDRINUSE;
 	sk->laddr = addr;
 	sk->lport = port;
 	sk->bound = true;
-	if (p) {
-		sk->bind_next = p->bound;
-		p->bound = sk;
-	}
+	sk->bind_next = p->bound;
+	p->bound = sk;
+	return 0;
 }
 
 static void unbind(struct tide_stack *st, struct tide_sock *sk)
@@ -240,8 +260,7 @@ static int bind_ephemeral(struct tide_stack *st, struct tide_sock *sk, uint32_t 
 				struct tide_port *p = tide_port_get(st, port, false);
 				if (p && (p->bound || p->nconn || p->ntw))
 					continue;
-				bind_to(st, sk, addr, port);
-				return 0;
+				return bind_to(st, sk, addr, port);
 			}
 		}
 		offset--;
@@ -266,6 +285,7 @@ static int check_sin(const struct sockaddr *addr, socklen_t len, bool for_bind)
 
 int tide_bind(tide_stack *st, int fd, const struct sockaddr *addr, socklen_t len)
 {
+	TIDE_INV_SCOPE(st, "tide_bind", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -285,12 +305,13 @@ int tide_bind(tide_stack *st, int fd, const struct sockaddr *addr, socklen_t len
 	}
 	if (bind_conflict(st, sk, a, port, false))
 		return fail(EADDRINUSE);
-	bind_to(st, sk, a, port);
-	return 0;
+	int r = bind_to(st, sk, a, port);
+	return r ? fail(-r) : 0;
 }
 
 int tide_listen(tide_stack *st, int fd, int backlog)
 {
+	TIDE_INV_SCOPE(st, "tide_listen", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -336,11 +357,16 @@ static void fill_sin(struct sockaddr *addr, socklen_t *len, uint32_t a, uint16_t
 
 int tide_accept(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+	TIDE_INV_SCOPE(st, "tide_accept", NULL, 0, fd);
 	struct tide_sock *lsk = sock_get(st, fd);
 	if (!lsk)
 		return -1;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return fail(EINVAL);
+	/* Linux makes the new file before it looks at the queue: ENFILE even
+	 * when nothing waits, and what waits stays queued (do_accept) */
+	if (files_full(st))
+		return fail(ENFILE);
 	if (!lsk->listening)
 		return fail(EINVAL);
 	if (addr && (!len || (int)*len < 0))
@@ -348,12 +374,12 @@ int tide_accept(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len, i
 	struct tcp_conn *c = lsk->acc_head;
 	if (!c)
 		return fail(EAGAIN);
-	struct tide_sock *sk = calloc(1, sizeof(*sk));
+	struct tide_sock *sk = tide_mem_zalloc(st, TIDE_MEM_SOCK, sizeof(*sk));
 	if (!sk)
 		return fail(ENOBUFS);
 	int nfd = fd_alloc(st, sk, TIDE_FD_SOCK);
 	if (nfd < 0) {
-		free(sk);
+		tide_mem_free(st, TIDE_MEM_SOCK, sk, sizeof(*sk));
 		return fail(-nfd);
 	}
 	lsk->acc_head = c->acc_next;
@@ -367,6 +393,7 @@ int tide_accept(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len, i
 	sk->nonblock = (flags & SOCK_NONBLOCK) != 0;
 	sk->rcvbuf = lsk->rcvbuf;
 	sk->sndbuf = lsk->sndbuf;
+	sk->sndbuf_locked = lsk->sndbuf_locked;
 	sk->nodelay = lsk->nodelay;
 	sk->keepalive = lsk->keepalive;
 	sk->reuseaddr = lsk->reuseaddr;
@@ -399,6 +426,7 @@ int tide_accept(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *len, i
 
 int tide_connect(tide_stack *st, int fd, const struct sockaddr *addr, socklen_t len)
 {
+	TIDE_INV_SCOPE(st, "tide_connect", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -444,8 +472,42 @@ int tide_connect(tide_stack *st, int fd, const struct sockaddr *addr, socklen_t 
 	return fail(EINPROGRESS);
 }
 
+/* Linux's sk_stream_moderate_sndbuf: short of memory, a socket's send
+ * buffer shrinks to half of what it has queued (at least SOCK_MIN_SNDBUF),
+ * so that poll stops calling writers, unless SO_SNDBUF fixed it. */
+static void moderate_sndbuf(struct tide_sock *sk, const struct tcp_conn *c)
+{
+	if (sk->sndbuf_locked)
+		return;
+	uint32_t v = c->sndq.len / 2;
+	if (v > (uint32_t)sk->sndbuf)
+		v = (uint32_t)sk->sndbuf;
+	sk->sndbuf = v > SOCK_MIN_SNDBUF ? (int)v : SOCK_MIN_SNDBUF;
+}
+
+/* Grows the send queue so that `want` more bytes fit, as far as tcp_mem
+ * allows. Refused, it still gets what keeps it under tcp_wmem[0] (Linux's
+ * tcp_wmem_schedule); a failed allocation is memory pressure (Linux's
+ * tcp_stream_alloc_skb). */
+static void sndq_grow(struct tide_stack *st, struct tide_sock *sk, struct tcp_conn *c, uint32_t want)
+{
+	struct tide_ring *q = &c->sndq;
+	uint32_t cap = tide_ring_grow_size(q, q->len + want, (uint32_t)sk->sndbuf);
+	if (cap && !tide_mem_schedule(c, cap - q->cap, TIDE_MEM_SEND)) {
+		uint32_t wmem0 = (uint32_t)st->set->tcp_wmem_min;
+		uint32_t left = wmem0 > q->len ? wmem0 - q->len : 0;
+		moderate_sndbuf(sk, c);
+		cap = left ? tide_ring_grow_size(q, q->len + (want < left ? want : left), wmem0) : 0;
+	}
+	if (cap && tide_ring_resize(st, q, cap, TIDE_MEM_SNDBUF) != 0) {
+		tide_mem_enter_pressure(st);
+		moderate_sndbuf(sk, c);
+	}
+}
+
 ssize_t tide_send(tide_stack *st, int fd, const void *buf, size_t len, int flags)
 {
+	TIDE_INV_SCOPE(st, "tide_send", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -468,12 +530,22 @@ ssize_t tide_send(tide_stack *st, int fd, const void *buf, size_t len, int flags
 		return 0;
 	if (!buf)
 		return fail(EFAULT);
-	if (tide_ring_reserve(&c->sndq, (uint32_t)sk->sndbuf) != 0)
-		return fail(ENOBUFS);
+	/* Linux gives the send buffer its size back when memory is no longer
+	 * short (tcp_should_expand_sndbuf at the ACK that frees space; tide
+	 * when the application sends next). */
+	if (sk->sndbuf < c->sndbuf && !sk->sndbuf_locked && !tide_mem_pressure(st) &&
+	    tide_mem_pages(st) < (uint64_t)(uint32_t)st->set->tcp_mem_min)
+		sk->sndbuf = c->sndbuf;
+	uint32_t room = (uint32_t)sk->sndbuf > c->sndq.len ? (uint32_t)sk->sndbuf - c->sndq.len : 0;
+	if (room == 0)
+		return fail(EAGAIN);
+	uint32_t want = (uint32_t)(len < room ? len : room);
+	if (want > tide_ring_space(&c->sndq))
+		sndq_grow(st, sk, c, want);
 	uint32_t space = tide_ring_space(&c->sndq);
 	if (space == 0)
 		return fail(EAGAIN);
-	uint32_t n = (uint32_t)(len < space ? len : space);
+	uint32_t n = want < space ? want : space;
 	tide_ring_write(&c->sndq, buf, n);
 	tide_tcp_output(c);
 	tide_tcp_timers_update(c);
@@ -482,6 +554,7 @@ ssize_t tide_send(tide_stack *st, int fd, const void *buf, size_t len, int flags
 
 ssize_t tide_recv(tide_stack *st, int fd, void *buf, size_t len, int flags)
 {
+	TIDE_INV_SCOPE(st, "tide_recv", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -497,7 +570,7 @@ ssize_t tide_recv(tide_stack *st, int fd, void *buf, size_t len, int flags)
 			return fail(EFAULT);
 		uint32_t n = tide_ring_peek(&c->rcvq, 0, buf, (uint32_t)(len < c->rcvq.len ? len : c->rcvq.len));
 		if (!(flags & MSG_PEEK)) {
-			tide_ring_drop(&c->rcvq, n);
+			tide_ring_consume(st, &c->rcvq, n, TIDE_MEM_RCVBUF);
 			/* Reading opened the window: tell the peer if the
 			 * window can now at least double (Linux's rule). */
 			if (c->state == TIDE_TCP_ESTABLISHED || c->state == TIDE_TCP_FIN_WAIT1 ||
@@ -527,6 +600,7 @@ ssize_t tide_recv(tide_stack *st, int fd, void *buf, size_t len, int flags)
 
 int tide_shutdown(tide_stack *st, int fd, int how)
 {
+	TIDE_INV_SCOPE(st, "tide_shutdown", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -574,6 +648,7 @@ static void epoll_free(struct tide_stack *st, struct tide_epoll *ep);
 
 int tide_close(tide_stack *st, int fd)
 {
+	TIDE_INV_SCOPE(st, "tide_close", NULL, 0, fd);
 	struct tide_fdent *e = fd_get(st, fd);
 	if (!e)
 		return fail(EBADF);
@@ -595,7 +670,7 @@ int tide_close(tide_stack *st, int fd)
 	if (sk->conn)
 		tide_tcp_close(sk->conn);
 	fd_release(st, fd);
-	free(sk);
+	tide_mem_free(st, TIDE_MEM_SOCK, sk, sizeof(*sk));
 	return 0;
 }
 
@@ -624,6 +699,7 @@ static int put_int(void *val, socklen_t *len, int v)
 
 int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val, socklen_t len)
 {
+	TIDE_INV_SCOPE(st, "tide_setsockopt", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -668,7 +744,8 @@ int tide_setsockopt(tide_stack *st, int fd, int level, int name, const void *val
 				x = st->set->core_wmem_max;
 			x *= 2;
 			sk->sndbuf = x < SOCK_MIN_SNDBUF ? SOCK_MIN_SNDBUF : (int)x;
-			if (c && (uint32_t)sk->sndbuf >= c->sndq.len && c->sndq.cap < (uint32_t)sk->sndbuf)
+			sk->sndbuf_locked = true; /* SOCK_SNDBUF_LOCK */
+			if (c)
 				c->sndbuf = sk->sndbuf;
 			return 0;
 		}
@@ -800,6 +877,7 @@ static int fill_tcp_info(struct tide_sock *sk, void *val, socklen_t *len)
 
 int tide_getsockopt(tide_stack *st, int fd, int level, int name, void *val, socklen_t *len)
 {
+	TIDE_INV_SCOPE(st, "tide_getsockopt", NULL, 0, fd);
 	struct tide_sock *sk = sock_get(st, fd);
 	if (!sk)
 		return -1;
@@ -888,6 +966,7 @@ int tide_getpeername(tide_stack *st, int fd, struct sockaddr *addr, socklen_t *l
 
 int tide_fcntl(tide_stack *st, int fd, int cmd, int arg)
 {
+	TIDE_INV_SCOPE(st, "tide_fcntl", NULL, 0, fd);
 	struct tide_fdent *e = fd_get(st, fd);
 	if (!e)
 		return fail(EBADF);
@@ -925,6 +1004,7 @@ static uint32_t *fd_owner(struct tide_fdent *e)
 
 int tide_sock_set_owner(tide_stack *st, int fd, uint32_t owner)
 {
+	TIDE_INV_SCOPE(st, "tide_sock_set_owner", NULL, 0, fd);
 	struct tide_fdent *e = fd_get(st, fd);
 	if (!e)
 		return fail(EBADF);
@@ -939,6 +1019,7 @@ int tide_sock_set_owner(tide_stack *st, int fd, uint32_t owner)
  * their FIN/RST sent, from the highest descriptor down (seen on 6.18). */
 int tide_release_owner(tide_stack *st, uint32_t owner)
 {
+	TIDE_INV_SCOPE(st, "tide_release_owner", NULL, 0, -1);
 	int n = 0;
 	for (uint32_t i = st->fds.cap; i-- > TIDE_FIRST_FD;) {
 		struct tide_fdent *e = &st->fds.a[i];
@@ -979,12 +1060,15 @@ int tide_poll(tide_stack *st, struct pollfd *fds, nfds_t nfds)
 
 int tide_epoll_create(tide_stack *st)
 {
-	struct tide_epoll *ep = calloc(1, sizeof(*ep));
+	TIDE_INV_SCOPE(st, "tide_epoll_create", NULL, 0, -1);
+	if (files_full(st))
+		return fail(ENFILE);
+	struct tide_epoll *ep = tide_mem_zalloc(st, TIDE_MEM_EPOLL, sizeof(*ep));
 	if (!ep)
 		return fail(ENOMEM);
 	int fd = fd_alloc(st, ep, TIDE_FD_EPOLL);
 	if (fd < 0) {
-		free(ep);
+		tide_mem_free(st, TIDE_MEM_EPOLL, ep, sizeof(*ep));
 		return fail(-fd);
 	}
 	ep->fd = fd;
@@ -1011,7 +1095,7 @@ static void ready_remove(struct tide_epoll *ep, struct tide_epitem *it)
 	it->ready_next = NULL;
 }
 
-static void item_free(struct tide_epitem *it)
+static void item_free(struct tide_stack *st, struct tide_epitem *it)
 {
 	struct tide_epoll *ep = it->ep;
 	ready_remove(ep, it);
@@ -1027,25 +1111,25 @@ static void item_free(struct tide_epitem *it)
 			break;
 		}
 	}
-	free(it);
+	tide_mem_free(st, TIDE_MEM_EPITEM, it, sizeof(*it));
 }
 
 static void epoll_forget_sock(struct tide_sock *sk)
 {
 	while (sk->epitems)
-		item_free(sk->epitems);
+		item_free(sk->st, sk->epitems);
 }
 
 static void epoll_free(struct tide_stack *st, struct tide_epoll *ep)
 {
-	(void)st;
 	while (ep->items)
-		item_free(ep->items);
-	free(ep);
+		item_free(st, ep->items);
+	tide_mem_free(st, TIDE_MEM_EPOLL, ep, sizeof(*ep));
 }
 
 int tide_epoll_ctl(tide_stack *st, int epfd, int op, int fd, struct epoll_event *ev)
 {
+	TIDE_INV_SCOPE(st, "tide_epoll_ctl", NULL, 0, fd);
 	struct tide_fdent *e = fd_get(st, epfd);
 	struct tide_fdent *t = fd_get(st, fd);
 	if (!e || !t)
@@ -1066,7 +1150,7 @@ int tide_epoll_ctl(tide_stack *st, int epfd, int op, int fd, struct epoll_event 
 			return fail(EFAULT);
 		if (it)
 			return fail(EEXIST);
-		it = calloc(1, sizeof(*it));
+		it = tide_mem_zalloc(st, TIDE_MEM_EPITEM, sizeof(*it));
 		if (!it)
 			return fail(ENOMEM);
 		it->ep = ep;
@@ -1088,7 +1172,7 @@ int tide_epoll_ctl(tide_stack *st, int epfd, int op, int fd, struct epoll_event 
 	case EPOLL_CTL_DEL:
 		if (!it)
 			return fail(ENOENT);
-		item_free(it);
+		item_free(st, it);
 		return 0;
 	default:
 		return fail(EINVAL);
@@ -1101,6 +1185,7 @@ int tide_epoll_ctl(tide_stack *st, int epfd, int op, int fd, struct epoll_event 
 
 int tide_epoll_wait(tide_stack *st, int epfd, struct epoll_event *events, int maxevents)
 {
+	TIDE_INV_SCOPE(st, "tide_epoll_wait", NULL, 0, epfd);
 	struct tide_fdent *e = fd_get(st, epfd);
 	if (!e)
 		return fail(EBADF);
@@ -1173,9 +1258,10 @@ void tide_fdtab_free(struct tide_stack *st)
 			if (!c->in_ehash)
 				tide_tcp_destroy(c);
 		}
-		free(sk);
+		tide_mem_free(st, TIDE_MEM_SOCK, sk, sizeof(*sk));
 	}
-	free(t->a);
+	tide_mem_free(st, TIDE_MEM_TABLE, t->a, (size_t)t->cap * sizeof(*t->a));
 	t->a = NULL;
 	t->cap = 0;
+	t->used = 0;
 }

@@ -4,7 +4,6 @@
  * MSS, window scale, RTO).
  */
 #include "core/stack_int.h"
-#include <stdlib.h>
 
 uint16_t tide_tcp_adv_mss(const struct tide_stack *st)
 {
@@ -66,7 +65,13 @@ uint32_t tide_tcp_tsval(const struct tcp_conn *c)
 
 struct tcp_conn *tide_tcp_conn_new(struct tide_stack *st, struct tide_sock *sk)
 {
-	struct tcp_conn *c = calloc(1, sizeof(*c));
+	/* every connection has its timer slot from birth: arming a timer
+	 * never allocates, so it cannot fail */
+	struct tide_memacct *m = &st->mem;
+	if (tide_heap_reserve(st, &st->timers,
+			      (uint32_t)(m->objects[TIDE_MEM_CONN] + m->objects[TIDE_MEM_REQ] + 1)) != 0)
+		return NULL;
+	struct tcp_conn *c = tide_mem_zalloc(st, TIDE_MEM_CONN, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->h.kind = TIDE_EH_CONN;
@@ -137,9 +142,16 @@ static void free_ofo(struct tcp_conn *c)
 	while (c->ofo) {
 		struct tcp_ofo *o = c->ofo;
 		c->ofo = o->next;
-		free(o);
+		tide_mem_free(c->st, TIDE_MEM_OFO, o, sizeof(*o) + o->len);
 	}
 	c->ofo_bytes = 0;
+}
+
+/* Linux's tcp_fin: nothing after the peer's FIN can ever be delivered, so
+ * what waits out of order beyond it goes. */
+void tide_tcp_purge_ofo(struct tcp_conn *c)
+{
+	free_ofo(c);
 }
 
 /* Takes the connection out of every table; memory stays if a socket still
@@ -162,10 +174,10 @@ void tide_tcp_destroy(struct tcp_conn *c)
 	if (c->sk && c->sk->conn == c)
 		c->sk->conn = NULL;
 	tide_tcp_orphan_dec(c);
-	tide_ring_free(&c->sndq);
-	tide_ring_free(&c->rcvq);
+	tide_ring_free(c->st, &c->sndq, TIDE_MEM_SNDBUF);
+	tide_ring_free(c->st, &c->rcvq, TIDE_MEM_RCVBUF);
 	free_ofo(c);
-	free(c);
+	tide_mem_free(c->st, TIDE_MEM_CONN, c, sizeof(*c));
 }
 
 /* Linux's tcp_done: the connection is CLOSED. An orphan disappears; a
@@ -183,7 +195,7 @@ void tide_tcp_done(struct tcp_conn *c)
 void tide_tcp_detach_closed(struct tcp_conn *c)
 {
 	unhash(c);
-	tide_ring_drop(&c->sndq, c->sndq.len);
+	tide_ring_free(c->st, &c->sndq, TIDE_MEM_SNDBUF);
 	free_ofo(c);
 	if (c->listener) {
 		/* still in an accept queue: accept() will return it closed */

@@ -5,7 +5,6 @@
  * FIN_WAIT_1 straight to TIME_WAIT on FIN+ACK).
  */
 #include "core/stack_int.h"
-#include <stdlib.h>
 
 /* Linux answers out-of-window pure ACKs at most once per
  * tcp_invalid_ratelimit per connection, which breaks ACK loops between two
@@ -41,16 +40,30 @@ void tide_tcp_send_reset_for(struct tide_stack *st, const struct tide_ipv4 *ip, 
 	tide_emit_ip(st, ip->src, tcp, n);
 }
 
-static bool oow_rate_limited(struct tcp_conn *c, const struct tide_tcp *th)
+/* Linux's __tcp_oow_rate_limited: true (and `skipped` counted) while the
+ * connection answered an unacceptable segment less than
+ * tcp_invalid_ratelimit ago; else the answer may go and starts the wait. */
+static bool oow_limited(struct tcp_conn *c, enum tide_counter skipped)
 {
-	/* Only pure ACKs and SYNs are limited; data deserves an answer. */
-	if (th->payload_len && !(th->flags & TIDE_TCP_SYN))
-		return false;
 	tide_time now = c->st->now;
-	if (c->last_rcv_oow && now - c->last_rcv_oow < TIDE_OOW_RATELIMIT)
+	if (c->last_rcv_oow && now - c->last_rcv_oow < TIDE_OOW_RATELIMIT) {
+		c->st->mib[skipped]++;
 		return true;
+	}
 	c->last_rcv_oow = now ? now : 1;
 	return false;
+}
+
+/* Linux's tcp_oow_rate_limited: only segments that occupy no sequence
+ * space, and SYNs, are limited (ACK loops are made of those); data and
+ * FINs always get their duplicate ACK (checked on Linux 6.18: ten
+ * out-of-window FINs, ten answers). */
+static bool oow_rate_limited(struct tcp_conn *c, const struct tide_tcp *th,
+			     enum tide_counter skipped)
+{
+	if (seg_len(th) && !(th->flags & TIDE_TCP_SYN))
+		return false;
+	return oow_limited(c, skipped);
 }
 
 /* Linux's tcp_reset_check: after the peer's FIN, a RST carrying the FIN's
@@ -62,16 +75,36 @@ static bool rst_at_fin(const struct tcp_conn *c, const struct tide_tcp *th)
 		c->state == TIDE_TCP_CLOSING);
 }
 
-/* RFC 5961 §7: Linux sends a challenge ACK at most once per 500 ms per
- * connection, sharing the out-of-window limit's clock (it also has a
- * host-wide limit, off by default since 6.0). */
+/* RFC 5961 §7, as Linux's tcp_send_challenge_ack: at most one challenge
+ * ACK per tcp_invalid_ratelimit per connection, on the clock of the
+ * out-of-window answers (TCPACKSkippedChallenge); then, unless
+ * tcp_challenge_ack_limit is INT_MAX (the default since Linux 6.0), a
+ * budget for the whole stack drawn at each new second of the clock at
+ * random in [half, limit + half - 1], half = (limit + 1) / 2, so an
+ * attacker cannot count the limit off the answers (CVE-2016-5696). The
+ * draw is Linux's get_random_u32_inclusive: with limit 0 the span wraps
+ * to all 2^32 values (measured on 6.18: limit 0 answers every one). */
 static void send_challenge_ack(struct tcp_conn *c)
 {
-	tide_time now = c->st->now;
-	if (c->last_rcv_oow && now - c->last_rcv_oow < TIDE_OOW_RATELIMIT)
+	struct tide_stack *st = c->st;
+	if (oow_limited(c, TIDE_MIB_TCPACKSkippedChallenge))
 		return;
-	c->last_rcv_oow = now ? now : 1;
-	TIDE_INC(c->st, TCPChallengeACK);
+	uint32_t limit = (uint32_t)st->set->tcp_challenge_ack_limit;
+	if (limit != (uint32_t)INT32_MAX) {
+		uint64_t second = st->now / TIDE_SEC(1) + 1;
+		if (second != st->challenge_second) {
+			uint32_t half = (limit + 1) >> 1;
+			uint32_t r = tide_random_u32(st);
+			st->challenge_second = second;
+			/* floor + r * span / 2^32; span limit (0 meaning 2^32) */
+			uint32_t extra = limit ? (uint32_t)(((uint64_t)limit * r) >> 32) : r;
+			st->challenge_count = half + extra;
+		}
+		if (st->challenge_count == 0)
+			return;
+		st->challenge_count--;
+	}
+	TIDE_INC(st, TCPChallengeACK);
 	tide_tcp_send_ack(c);
 }
 
@@ -193,6 +226,11 @@ static int rcv_syn_sent(struct tcp_conn *c, const struct tide_ipv4 *ip, const st
 			c->rttvar_us = 750000u;
 		}
 		c->rtt_timing = false;
+		/* Linux's tcp_init_transfer: IW10, or one segment once the SYN
+		 * went more than twice (RFC 5681 §3.1). The SYN timeouts set
+		 * cwnd in the MSS known then (536): left so, a write of more
+		 * than that would wait for the persist timer. */
+		c->cwnd = (c->retransmits > 1 ? 1u : 10u) * c->mss;
 		c->retransmits = 0;
 		c->backoff = 0;
 		c->t_rexmit = TIDE_TIME_NEVER;
@@ -231,7 +269,7 @@ static void ack_advance(struct tcp_conn *c, uint32_t ack, const struct tide_tcp 
 	if (data_acked > c->sndq.len)
 		data_acked = c->sndq.len;
 	bool was_writable = c->sk && (tide_sock_poll_mask(c->sk) & EPOLLOUT);
-	tide_ring_drop(&c->sndq, data_acked);
+	tide_ring_consume(st, &c->sndq, data_acked, TIDE_MEM_SNDBUF);
 	c->bytes_acked += acked;
 	c->snd_una = ack;
 	if (tide_seq_lt(c->snd_nxt, ack))
@@ -302,22 +340,62 @@ static uint32_t rcv_space_cap(const struct tcp_conn *c)
 	return cap > (uint32_t)c->rcvbuf ? cap : (uint32_t)c->rcvbuf;
 }
 
-static void ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len, bool fin)
+/* Linux's tcp_prune_ofo_queue, one segment at a time: the out-of-order
+ * segment with the highest sequence number goes, if it lies after seq (the
+ * segment that wants the memory). */
+static bool ofo_prune_one(struct tcp_conn *c, uint32_t seq)
+{
+	struct tcp_ofo **last = NULL;
+	for (struct tcp_ofo **pp = &c->ofo; *pp; pp = &(*pp)->next)
+		last = pp;
+	if (!last || !tide_seq_gt((*last)->seq, seq))
+		return false;
+	struct tcp_ofo *o = *last;
+	*last = NULL;
+	c->ofo_bytes -= o->len;
+	tide_mem_free(c->st, TIDE_MEM_OFO, o, sizeof(*o) + o->len);
+	return true;
+}
+
+/* Linux's tcp_try_rmem_schedule: may the receive queues grow by `bytes`
+ * for a segment at seq (net.ipv4.tcp_mem)? If not, out-of-order data after
+ * it is given up first (OfoPruned), newest sequence first. */
+static bool rmem_schedule(struct tcp_conn *c, uint32_t seq, size_t bytes)
+{
+	bool ok = tide_mem_schedule(c, bytes, TIDE_MEM_RECV), pruned = false;
+	while (!ok && ofo_prune_one(c, seq)) {
+		pruned = true;
+		ok = tide_mem_schedule(c, bytes, TIDE_MEM_RECV);
+	}
+	if (pruned)
+		TIDE_INC(c->st, OfoPruned);
+	return ok;
+}
+
+/* Returns false if the segment was dropped for memory (tcp_mem, or an
+ * allocation failure): Linux's tcp_data_queue_ofo neither queues nor
+ * ACKs it. */
+static bool ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len, bool fin)
 {
 	struct tcp_ofo **pp = &c->ofo;
 	while (*pp && tide_seq_lt((*pp)->seq, seq))
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->seq == seq && (*pp)->len >= len && ((*pp)->fin || !fin))
-		return; /* a duplicate of what we hold */
+		return true; /* a duplicate of what we hold */
 	if ((int64_t)rcv_space_cap(c) - c->rcvq.len - c->ofo_bytes < (int64_t)len) {
 		TIDE_INC(c->st, TCPOFODrop);
-		return;
+		return true;
 	}
-	struct tcp_ofo *o = malloc(sizeof(*o) + len);
+	struct tcp_ofo *o = NULL;
+	if (rmem_schedule(c, seq, sizeof(*o) + len))
+		o = tide_mem_alloc(c->st, TIDE_MEM_OFO, sizeof(*o) + len);
 	if (!o) {
 		TIDE_INC(c->st, TCPOFODrop);
-		return;
+		TIDE_INC(c->st, DropTcpMemory);
+		return false;
 	}
+	for (pp = &c->ofo; *pp && tide_seq_lt((*pp)->seq, seq);) /* pruning may have moved it */
+		pp = &(*pp)->next;
 	o->seq = seq;
 	o->len = len;
 	o->fin = fin;
@@ -330,23 +408,47 @@ static void ofo_insert(struct tcp_conn *c, uint32_t seq, const uint8_t *data, ui
 	*pp = o;
 	c->ofo_bytes += len;
 	TIDE_INC(c->st, TCPOFOQueue);
+	return true;
 }
 
-/* Appends in-order bytes starting at rcv_nxt; returns false if the
- * receive queue had no room for all of them. */
-static bool queue_in_order(struct tcp_conn *c, const uint8_t *data, uint32_t len)
+enum rcvq_result { RCVQ_TAKEN, RCVQ_SHORT, RCVQ_NOMEM };
+
+/* Appends in-order bytes starting at rcv_nxt: RCVQ_SHORT if the receive
+ * queue had no room for all of them, RCVQ_NOMEM if none were taken for
+ * want of memory. As Linux's tcp_data_queue, a segment the queue's memory
+ * cannot grow for is dropped and the ACK, at once, shows window 0
+ * (ICSK_ACK_NOMEM); but an empty queue takes it all the same
+ * (sk_forced_mem_schedule), as does `forced` (data already held
+ * out of order). */
+static enum rcvq_result queue_in_order(struct tcp_conn *c, const uint8_t *data, uint32_t len, bool forced)
 {
 	if (!len)
-		return true;
-	if (tide_ring_reserve(&c->rcvq, rcv_space_cap(c)) != 0)
-		return false;
+		return RCVQ_TAKEN;
+	uint32_t cap = rcv_space_cap(c), need = c->rcvq.len + len;
+	uint32_t grow = tide_ring_grow_size(&c->rcvq, need < cap ? need : cap, cap);
+	if (grow) {
+		if (!forced && !rmem_schedule(c, c->rcv_nxt, grow - c->rcvq.cap)) {
+			c->rcv_nomem = true;
+			if (c->rcvq.len) {
+				TIDE_INC(c->st, TCPRcvQDrop);
+				TIDE_INC(c->st, DropTcpMemory);
+				return RCVQ_NOMEM;
+			}
+		}
+		if (tide_ring_resize(c->st, &c->rcvq, grow, TIDE_MEM_RCVBUF) != 0) {
+			c->rcv_nomem = true;
+			TIDE_INC(c->st, TCPRcvQDrop);
+			TIDE_INC(c->st, DropTcpMemory);
+			return RCVQ_NOMEM;
+		}
+	}
 	uint32_t n = tide_ring_write(&c->rcvq, data, len);
 	c->rcv_nxt += n;
 	if (n < len) {
 		TIDE_INC(c->st, TCPRcvQDrop);
-		return false;
+		return RCVQ_SHORT;
 	}
-	return true;
+	return RCVQ_TAKEN;
 }
 
 /* Moves segments that became in-order out of the out-of-order queue.
@@ -360,11 +462,13 @@ static bool ofo_drain(struct tcp_conn *c)
 		c->ofo_bytes -= o->len;
 		uint32_t skip = c->rcv_nxt - o->seq;
 		if (skip <= o->len) {
-			queue_in_order(c, o->data + skip, o->len - skip);
+			/* no new charge (the bytes were held already); only a
+			 * failed allocation loses them, as reneging on a SACK */
+			queue_in_order(c, o->data + skip, o->len - skip, true);
 			if (o->fin && c->rcv_nxt == o->seq + o->len)
 				fin = true;
 		}
-		free(o);
+		tide_mem_free(c->st, TIDE_MEM_OFO, o, sizeof(*o) + o->len);
 	}
 	return fin;
 }
@@ -375,6 +479,7 @@ static bool take_fin(struct tcp_conn *c, bool our_fin_acked_now)
 {
 	c->rcv_nxt++;
 	c->fin_rcvd = true;
+	tide_tcp_purge_ofo(c);
 	if (c->sk)
 		tide_sock_wakeup(c->sk);
 	switch (c->state) {
@@ -487,26 +592,39 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	}
 
 	/* PAWS (RFC 7323 §5): a segment older than the last one seen, by more
-	 * than Linux's one tick of tolerance (TCP_PAWS_WINDOW). */
+	 * than Linux's one tick of tolerance (TCP_PAWS_WINDOW). A SYN gets
+	 * the challenge of step 4 instead of the duplicate ACK (Linux's
+	 * tcp_validate_incoming; checked on 6.18). */
 	if (c->ts_ok && (th->opts.present & TIDE_OPT_TS) && !(f & TIDE_TCP_RST) &&
 	    (int32_t)(th->opts.tsval - c->ts_recent) < -1 &&
 	    st->now - c->ts_recent_stamp < TIDE_SEC(24 * 24 * 3600)) {
-		TIDE_INC(st, PAWSEstab);
-		if (!oow_rate_limited(c, th))
-			tide_tcp_send_ack(c);
+		if (f & TIDE_TCP_SYN) {
+			if (c->state == TIDE_TCP_ESTABLISHED)
+				TIDE_INC(st, InErrs);
+			TIDE_INC(st, TCPSYNChallenge);
+			send_challenge_ack(c);
+		} else {
+			TIDE_INC(st, PAWSEstab);
+			if (!oow_rate_limited(c, th, TIDE_MIB_TCPACKSkippedPAWS))
+				tide_tcp_send_ack(c);
+		}
 		TIDE_INC(st, DropTcpSequence);
 		return -(int)TIDE_MIB_DropTcpSequence;
 	}
 
-	/* 1: sequence number acceptable? (Linux's form of the RFC test.) */
-	if (tide_seq_lt(end, c->rcv_wup) || tide_seq_gt(th->seq, c->rcv_nxt + c->rcv_wnd)) {
+	/* 1: sequence number acceptable? (Linux's form of the RFC test,
+	 * tcp_sequence: the right edge is the one announced, RCV.WUP +
+	 * RCV.WND; bytes taken since that ACK do not push it further.) */
+	int32_t rcv_room = (int32_t)(c->rcv_wup + c->rcv_wnd - c->rcv_nxt);
+	uint32_t right_edge = c->rcv_nxt + (rcv_room > 0 ? (uint32_t)rcv_room : 0);
+	if (tide_seq_lt(end, c->rcv_wup) || tide_seq_gt(th->seq, right_edge)) {
 		if (!(f & TIDE_TCP_RST)) {
 			if (f & TIDE_TCP_SYN) {
 				if (c->state == TIDE_TCP_ESTABLISHED)
 					TIDE_INC(st, InErrs); /* as in step 4 */
 				TIDE_INC(st, TCPSYNChallenge);
 				send_challenge_ack(c);
-			} else if (!oow_rate_limited(c, th)) {
+			} else if (!oow_rate_limited(c, th, TIDE_MIB_TCPACKSkippedSeq)) {
 				tide_tcp_send_ack(c);
 			}
 		} else if (rst_at_fin(c, th)) {
@@ -577,11 +695,12 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 			tide_sock_wakeup(c->sk);
 	}
 	if (tide_seq_gt(th->ack, c->snd_max)) {
-		/* ACKs data never sent: RFC 9293 and RFC 5961 §5.2 want an ACK;
-		 * Linux drops it silently in ESTABLISHED (tcp_ack's
-		 * ACK_UNSENT_DATA) and challenges it in the other states. */
-		if (c->state != TIDE_TCP_ESTABLISHED)
-			send_challenge_ack(c);
+		/* ACKs data never sent: RFC 9293 and RFC 5961 §5.2 want an ACK.
+		 * Linux challenges it in every state since commit 42726ec644cb
+		 * ("tcp: send a challenge ACK on SEG.ACK > SND.NXT", in 6.18.y;
+		 * measured on 6.18.44); it used to drop it silently in
+		 * ESTABLISHED. */
+		send_challenge_ack(c);
 		TIDE_INC(st, DropTcpAck);
 		return -(int)TIDE_MIB_DropTcpAck;
 	}
@@ -661,6 +780,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 	bool data_state = c->state == TIDE_TCP_ESTABLISHED || c->state == TIDE_TCP_FIN_WAIT1 ||
 			  c->state == TIDE_TCP_FIN_WAIT2;
 	enum ack_now ackp = ACK_NONE;
+	int ret = 0; /* or a drop for memory: the ACK part was taken all the same */
 	if (simopen_synack) {
 		ackp = ACK_NOW; /* the SYN is a duplicate now: acknowledge it */
 	} else if (slen && tide_seq_le(end, c->rcv_nxt)) {
@@ -682,9 +802,14 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		if (th->seq == c->rcv_nxt || tide_seq_lt(th->seq, c->rcv_nxt)) {
 			uint32_t skip = c->rcv_nxt - th->seq;
 			bool had_ofo = c->ofo != NULL;
-			queue_in_order(c, th->payload + skip, (uint32_t)th->payload_len - skip);
-			bool ofo_fin = had_ofo && ofo_drain(c);
-			ackp = had_ofo ? ACK_NOW : data_ack_policy(c, (uint32_t)th->payload_len);
+			bool nomem = queue_in_order(c, th->payload + skip, (uint32_t)th->payload_len - skip,
+						    false) == RCVQ_NOMEM;
+			bool ofo_fin = had_ofo && !nomem && ofo_drain(c);
+			ackp = had_ofo || nomem ? ACK_NOW : data_ack_policy(c, (uint32_t)th->payload_len);
+			if (c->rcv_nomem)
+				ackp = ACK_NOW; /* the window-0 ACK goes at once */
+			if (nomem)
+				ret = -(int)TIDE_MIB_DropTcpMemory;
 			if (c->sk)
 				tide_sock_wakeup(c->sk);
 			if (ofo_fin)
@@ -692,14 +817,20 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 			else
 				fin_in_order = (f & TIDE_TCP_FIN) && th->seq + th->payload_len == c->rcv_nxt;
 		} else {
-			ofo_insert(c, th->seq, th->payload, (uint32_t)th->payload_len,
-				   (f & TIDE_TCP_FIN) != 0);
 			ackp = ACK_NOW;
+			if (!ofo_insert(c, th->seq, th->payload, (uint32_t)th->payload_len,
+					(f & TIDE_TCP_FIN) != 0)) {
+				ackp = ACK_NONE;
+				ret = -(int)TIDE_MIB_DropTcpMemory;
+			}
 			fin_in_order = false;
 		}
 	} else if ((f & TIDE_TCP_FIN) && tide_seq_gt(th->seq, c->rcv_nxt) && data_state) {
-		ofo_insert(c, th->seq, th->payload, 0, true);
 		ackp = ACK_NOW;
+		if (!ofo_insert(c, th->seq, th->payload, 0, true)) {
+			ackp = ACK_NONE;
+			ret = -(int)TIDE_MIB_DropTcpMemory;
+		}
 	}
 
 	/* 8: FIN. take_fin sends or schedules its own ACK. */
@@ -718,7 +849,7 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		tide_tcp_send_ack(c);
 	else if (ackp == ACK_DELAYED)
 		tide_tcp_schedule_ack(c);
-	return 0;
+	return ret;
 }
 
 int tide_tcp_input(struct tide_stack *st, const struct tide_ipv4 *ip, const struct tide_tcp *th)

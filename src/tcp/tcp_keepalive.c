@@ -158,8 +158,9 @@ bool tide_tcp_too_many_orphans(const struct tide_stack *st, int shift)
 
 /*
  * Linux's tcp_out_of_resources, asked by the retransmission and persist
- * timers of an orphan: with too many orphans it is destroyed
- * (TCPAbortOnMemory). A connection that sent no data for 2 * TCP_RTO_MAX
+ * timers of an orphan: with too many orphans, or holding more than 4608
+ * bytes queued while buffer memory is beyond tcp_mem[2] (tcp_check_oom),
+ * it is destroyed (TCPAbortOnMemory). A connection that sent no data for 2 * TCP_RTO_MAX
  * (240 s, Linux's compile-time constant here) or that may not be reset
  * counts double. It gets a RST if asked to, if it sent data within
  * TCP_TIMEWAIT_LEN, or if the peer's window is shut with nothing in
@@ -172,7 +173,7 @@ bool tide_tcp_out_of_resources(struct tcp_conn *c, bool do_reset)
 	int shift = 0;
 	if (since_sent > TIDE_SEC(240) || !do_reset)
 		shift++;
-	if (!tide_tcp_too_many_orphans(st, shift))
+	if (!tide_tcp_too_many_orphans(st, shift) && !tide_mem_orphan_oom(c))
 		return false;
 	if (since_sent <= TIDE_SEC(st->set->tcp_timewait_len) ||
 	    (c->snd_wnd == 0 && c->snd_una == c->snd_max))

@@ -4,7 +4,6 @@
  * connections whose handshake is complete (LC-H02).
  */
 #include "core/stack_int.h"
-#include <stdlib.h>
 
 /*
  * SO_REUSEPORT groups (LC-K07). As in Linux, listeners with SO_REUSEPORT on
@@ -173,7 +172,7 @@ void tide_tcp_req_free(struct tide_stack *st, struct tcp_req *rq, bool notify)
 		rq->listener->syn_young--;
 	if (notify)
 		tide_notify_state(st, &rq->h.key, TIDE_TCP_SYN_RECV, TIDE_TCP_CLOSE);
-	free(rq);
+	tide_mem_free(st, TIDE_MEM_REQ, rq, sizeof(*rq));
 }
 
 void tide_tcp_listen_input(struct tide_stack *st, struct tide_sock *lsk, const struct tide_ipv4 *ip,
@@ -229,7 +228,17 @@ void tide_tcp_listen_input(struct tide_stack *st, struct tide_sock *lsk, const s
 		TIDE_INC(st, ListenDrops);
 		return;
 	}
-	struct tcp_req *rq = calloc(1, sizeof(*rq));
+	/* A cookie's request lives only for this call. A queued one has its
+	 * timer slot from birth, as a connection; without memory the SYN is
+	 * dropped (Linux's reqsk_alloc failing). */
+	struct tcp_req cookie_rq, *rq = NULL;
+	if (want_cookie) {
+		memset(&cookie_rq, 0, sizeof(cookie_rq));
+		rq = &cookie_rq;
+	} else if (tide_heap_reserve(st, &st->timers, (uint32_t)(st->mem.objects[TIDE_MEM_CONN] +
+								 st->mem.objects[TIDE_MEM_REQ] + 1)) == 0) {
+		rq = tide_mem_zalloc(st, TIDE_MEM_REQ, sizeof(*rq));
+	}
 	if (!rq) {
 		TIDE_INC(st, ListenDrops);
 		return;
@@ -257,7 +266,6 @@ void tide_tcp_listen_input(struct tide_stack *st, struct tide_sock *lsk, const s
 	}
 	if (want_cookie) {
 		tide_syncookie_send(st, rq, th); /* keeps nothing */
-		free(rq);
 		return;
 	}
 	tide_htab_insert(st, &rq->h);
@@ -460,6 +468,12 @@ bool tide_tcp_req_child(struct tide_stack *st, struct tcp_req *rq, const struct 
 		TIDE_INC(st, ListenDrops);
 		return false;
 	}
+	/* A cookie's 4-tuple may have got a request since (the SYN sent
+	 * again once the SYN queue had room): Linux's inet_ehash_insert
+	 * finds it (found_dup_sk) and the cookie's connection is dropped,
+	 * silently. */
+	if (rq->cookie && tide_htab_find(st, &rq->h.key))
+		return true;
 	uint32_t rcv_nxt = rq->irs + 1;
 	/* a cookie's connection sizes its window by the cookie's MSS, as
 	 * Linux's cookie_v4_check does */

@@ -109,12 +109,28 @@ static void sack_opts(struct tcp_conn *c, struct tide_tcp_opts *o)
  * §3.8.6.2.2) and grows with the data the application has read. */
 static uint16_t select_window(struct tcp_conn *c)
 {
+	if (c->rcv_nomem) {
+		/* Data was dropped for want of memory: this ACK shows window 0
+		 * and the window shrinks to nothing (Linux's ICSK_ACK_NOMEM in
+		 * tcp_select_window). */
+		c->rcv_nomem = false;
+		c->rcv_wnd = 0;
+		c->rcv_adv = c->rcv_nxt;
+		return 0;
+	}
 	int64_t free_space = (int64_t)c->rcvbuf - c->rcvq.len - c->ofo_bytes;
 	if (free_space < 0)
 		free_space = 0;
 	uint32_t win = (uint32_t)free_space;
 	if (win > c->rcv_wnd_clamp)
 		win = c->rcv_wnd_clamp;
+	/* Under memory pressure, with less than half the buffer free, the
+	 * window grows no further than 4 segments (Linux's
+	 * tcp_adjust_rcv_ssthresh). Linux then regrows its rcv_ssthresh a
+	 * segment at a time; tide, whose window does not autotune, lifts the
+	 * cap when the pressure ends. */
+	if (tide_mem_pressure(c->st) && free_space < c->rcvbuf / 2 && win > 4u * c->advmss)
+		win = 4u * c->advmss;
 	uint32_t cur = tide_seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t gran = 1u << c->rcv_wscale;
 	if (win < cur)
@@ -169,12 +185,17 @@ void tide_tcp_send_syn(struct tcp_conn *c, bool with_ack)
 	c->snd_max = tide_seq_max(c->snd_max, c->snd_nxt);
 }
 
+/* At the highest sequence number sent, as Linux's (tcp_acceptable_seq):
+ * after a timeout tide's snd_nxt is back at SND.UNA, below what the peer
+ * has received, and an ACK there would be refused as old, its
+ * acknowledgment with it (the deadlock of
+ * test_rfc9293_pure_ack_after_timeout_carries_highest_seq). */
 void tide_tcp_send_ack(struct tcp_conn *c)
 {
 	struct tide_tcp_opts o;
 	ts_opts(c, &o);
 	sack_opts(c, &o);
-	xmit(c, c->snd_nxt, TIDE_TCP_ACK, select_window(c), &o, 0, 0);
+	xmit(c, c->snd_max, TIDE_TCP_ACK, select_window(c), &o, 0, 0);
 }
 
 /* Linux's tcp_send_active_reset: RST|ACK at the highest sequence number

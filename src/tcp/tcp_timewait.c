@@ -10,7 +10,6 @@
  * FIN_WAIT_2, and becomes a true TIME_WAIT when the peer's FIN comes.
  */
 #include "core/stack_int.h"
-#include <stdlib.h>
 
 /*
  * Expiry bookkeeping. Records enter a FIFO in expiry order (they all live
@@ -18,18 +17,32 @@
  * later; such a record is flagged and, once it reaches the head, moves to a
  * small heap, so the FIFO head is always the next FIFO expiry and the exact
  * next expiry is min(FIFO head, heap top).
+ *
+ * The heap never allocates when a record moves into it: a flagged record
+ * reserved its slot when it was flagged (h->pending), so that a shortage
+ * of memory can only keep a record's old expiry, never lose its timer.
  */
+static int heap_reserve(struct tide_stack *st, uint32_t extra)
+{
+	struct tide_twheap *h = &st->tw_heap;
+	uint32_t need = h->n + h->pending + extra;
+	if (need <= h->cap)
+		return 0;
+	uint32_t ncap = h->cap ? h->cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	struct tide_twheap_ent *na = tide_mem_realloc(st, TIDE_MEM_TABLE, h->a, (size_t)h->cap * sizeof(*na),
+						      (size_t)ncap * sizeof(*na));
+	if (!na)
+		return -1;
+	h->a = na;
+	h->cap = ncap;
+	return 0;
+}
+
 static void heap_push(struct tide_stack *st, struct tcp_tw *tw)
 {
 	struct tide_twheap *h = &st->tw_heap;
-	if (h->n == h->cap) {
-		uint32_t ncap = h->cap ? h->cap * 2 : 16;
-		struct tide_twheap_ent *na = realloc(h->a, ncap * sizeof(*na));
-		if (!na)
-			abort(); /* losing a record's timer would keep its port for ever */
-		h->a = na;
-		h->cap = ncap;
-	}
 	uint32_t i = h->n++;
 	while (i > 0 && h->a[(i - 1) / 2].key > tide_tw_expiry(tw)) {
 		h->a[i] = h->a[(i - 1) / 2];
@@ -72,8 +85,10 @@ static void fifo_normalize(struct tide_stack *st)
 		st->tw_head = tw->fifo_next;
 		if (!st->tw_head)
 			st->tw_tail = NULL;
+		if (tw->h.aux8 & TIDE_TW_RESTARTED)
+			st->tw_heap.pending--; /* its reserved slot: used now, or freed */
 		if (tw->h.kind != TIDE_EH_TW)
-			free(tw);
+			tide_mem_free(st, TIDE_MEM_TW, tw, sizeof(*tw));
 		else
 			heap_push(st, tw);
 	}
@@ -83,8 +98,14 @@ static void fifo_push(struct tide_stack *st, struct tcp_tw *tw)
 {
 	if (st->tw_tail && tide_tw_expiry(st->tw_tail) > tide_tw_expiry(tw)) {
 		/* the TIME_WAIT length was shortened: keep the FIFO sorted */
-		heap_push(st, tw);
-		return;
+		if (heap_reserve(st, 1) == 0) {
+			heap_push(st, tw);
+			return;
+		}
+		/* short of memory, the record waits its turn in the FIFO and
+		 * lives longer: its expiry says so, and the FIFO stays in
+		 * expiry order */
+		tide_tw_set_expiry(tw, tide_tw_expiry(st->tw_tail));
 	}
 	tw->fifo_next = NULL;
 	if (st->tw_tail)
@@ -105,16 +126,19 @@ static struct tcp_tw *reschedule(struct tide_stack *st, struct tcp_tw *tw, tide_
 	if (e == tide_tw_expiry(tw))
 		return tw;
 	if (e > tide_tw_expiry(tw)) {
-		tide_tw_set_expiry(tw, e);
-		if (!(tw->h.aux8 & TIDE_TW_IN_HEAP)) {
+		if (!(tw->h.aux8 & (TIDE_TW_IN_HEAP | TIDE_TW_RESTARTED))) {
+			if (heap_reserve(st, 1) != 0)
+				return tw; /* short of memory: no restart */
+			st->tw_heap.pending++;
 			tw->h.aux8 |= TIDE_TW_RESTARTED;
-			fifo_normalize(st);
 		}
+		tide_tw_set_expiry(tw, e);
+		fifo_normalize(st);
 		return tw;
 	}
-	struct tcp_tw *n = malloc(sizeof(*n));
+	struct tcp_tw *n = tide_mem_alloc(st, TIDE_MEM_TW, sizeof(*n));
 	if (!n)
-		abort(); /* as heap_push: a lost timer would keep the port for ever */
+		return tw; /* short of memory: the record keeps its later expiry */
 	*n = *tw;
 	tide_htab_remove(st, &tw->h);
 	tw->h.kind = 0;
@@ -178,8 +202,10 @@ static struct tcp_tw *make_record(struct tcp_conn *c, tide_time life, bool fw2, 
 		tide_tcp_done(c);
 		return NULL;
 	}
-	struct tcp_tw *tw = calloc(1, sizeof(*tw));
+	struct tcp_tw *tw = tide_mem_zalloc(st, TIDE_MEM_TW, sizeof(*tw));
 	if (!tw) {
+		/* Linux counts a record it could not allocate as an overflow */
+		TIDE_INC(st, TCPTimeWaitOverflow);
 		if (ack)
 			tide_tcp_send_ack(c);
 		tide_tcp_done(c);
@@ -261,7 +287,7 @@ static void expire_one(struct tide_stack *st, struct tcp_tw *tw)
 {
 	tw_unlink(st, tw);
 	tide_notify_state(st, &tw->h.key, tide_tw_state(tw), TIDE_TCP_CLOSE);
-	free(tw);
+	tide_mem_free(st, TIDE_MEM_TW, tw, sizeof(*tw));
 }
 
 void tide_tw_expire(struct tide_stack *st, tide_time now)
@@ -282,7 +308,7 @@ void tide_tw_expire(struct tide_stack *st, tide_time now)
 			break;
 		struct tcp_tw *tw = heap_pop(st);
 		if (tw->h.kind != TIDE_EH_TW)
-			free(tw);
+			tide_mem_free(st, TIDE_MEM_TW, tw, sizeof(*tw));
 		else if (tide_tw_expiry(tw) > now)
 			heap_push(st, tw); /* restarted again while in the heap */
 		else
@@ -295,12 +321,12 @@ void tide_tw_free_all(struct tide_stack *st)
 	while (st->tw_head) {
 		struct tcp_tw *tw = st->tw_head;
 		st->tw_head = tw->fifo_next;
-		free(tw);
+		tide_mem_free(st, TIDE_MEM_TW, tw, sizeof(*tw));
 	}
 	st->tw_tail = NULL;
 	for (uint32_t i = 0; i < st->tw_heap.n; i++)
-		free(st->tw_heap.a[i].tw);
-	free(st->tw_heap.a);
+		tide_mem_free(st, TIDE_MEM_TW, st->tw_heap.a[i].tw, sizeof(struct tcp_tw));
+	tide_mem_free(st, TIDE_MEM_TABLE, st->tw_heap.a, (size_t)st->tw_heap.cap * sizeof(*st->tw_heap.a));
 	memset(&st->tw_heap, 0, sizeof(st->tw_heap));
 }
 

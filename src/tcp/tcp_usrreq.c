@@ -75,6 +75,12 @@ int tide_tcp_connect(struct tide_stack *st, struct tide_sock *sk, uint32_t daddr
 	struct tcp_conn *c = tide_tcp_conn_new(st, sk);
 	if (!c)
 		return -ENOBUFS;
+	/* Every connection's local port has its entry, which counts it
+	 * (Linux's __inet_hash_connect fails with ENOMEM without a bucket). */
+	if (!tide_port_get(st, k.lport, true)) {
+		tide_tcp_destroy(c);
+		return -ENOMEM;
+	}
 	c->h.key = k;
 	if (tw) {
 		/* Taking over a TIME_WAIT (LC-K08), as Linux: start above all
@@ -171,8 +177,10 @@ static void abort_close(struct tcp_conn *c, bool rst, enum tide_counter mib)
  *    Linux counts TCPAbortOnData there, not TCPAbortOnLinger (LC-K06);
  *  - else the FIN (SYN_SENT just ends, LC-H09);
  * then the connection is an orphan: in FIN_WAIT_2 with TCP_LINGER2 < 0 it
- * is reset (TCPAbortOnLinger), and with more orphans than tcp_max_orphans
- * it is reset (TCPAbortOnMemory, LC-K13; after the FIN if one was sent).
+ * is reset (TCPAbortOnLinger), and with more orphans than tcp_max_orphans,
+ * or with more than 4608 bytes queued while buffer memory is beyond
+ * tcp_mem[2], it is reset (TCPAbortOnMemory, LC-K13; after the FIN if one
+ * was sent).
  * A non-zero SO_LINGER does not make tide_close wait (see <tide/socket.h>).
  */
 void tide_tcp_close(struct tcp_conn *c)
@@ -217,7 +225,9 @@ void tide_tcp_close(struct tcp_conn *c)
 		if (tide_tcp_orphan_fin_wait2(c, false))
 			return;
 	}
-	if (c->orphan_counted && tide_tcp_too_many_orphans(st, 0)) {
+	/* Linux's tcp_check_oom: too many orphans, or an orphan holding
+	 * data while buffer memory is beyond tcp_mem[2] */
+	if (c->orphan_counted && (tide_tcp_too_many_orphans(st, 0) || tide_mem_orphan_oom(c))) {
 		abort_close(c, true, TIDE_MIB_TCPAbortOnMemory);
 		return;
 	}

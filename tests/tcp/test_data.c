@@ -1429,6 +1429,51 @@ static void test_rfc9293_bulk_transfer_both_ways_with_loss(void **state)
 	th_free(&h);
 }
 
+/* Found by the churn soak (tests/soak): both ends time out with two
+ * segments in flight whose ACKs were all lost, while each end already has
+ * all of the other's data. A timeout resends from SND.UNA, one segment
+ * (cwnd 1), so tide's snd_nxt falls back below what it sent; the pure ACK
+ * answering the peer's resent (old) segment must still carry the highest
+ * sequence number sent, as Linux's and BSD's do: at the rewound snd_nxt
+ * it would lie below the peer's RCV.NXT, be refused as old with the
+ * acknowledgment it carries, and both ends would resend to each other
+ * until tcp_retries2 gave up. */
+static void test_rfc9293_pure_ack_after_timeout_carries_highest_seq(void **state)
+{
+	(void)state;
+	struct th h;
+	th_init(&h, NULL);
+	int cfd, sfd, lfd;
+	th_establish(&h, &cfd, &sfd, &lfd);
+	uint8_t out[2000], in[2000];
+	pattern(out, sizeof(out), 7);
+	send_all(&h, h.C, cfd, out, sizeof(out)); /* 101..2101: 1448 + 552 */
+	send_all(&h, h.S, sfd, out, sizeof(out)); /* 301..2301 */
+	/* the data goes through; every ACK of it is lost */
+	assert_int_equal(tide_sim_cut_link(h.sim, T_EST + TIDE_US(500), TIDE_MS(100)), 0);
+	size_t before = h.nsegs;
+	th_run_until(&h, T_EST + RTO + TIDE_MS(5));
+	recv_exact(&h, h.C, cfd, in, sizeof(in));
+	recv_exact(&h, h.S, sfd, in, sizeof(in));
+	/* skip the 4 data segments and the lost ACKs */
+	size_t i = before;
+	while (i < h.nsegs && th_seg(&h, i)->t < T_EST + RTO)
+		i++;
+	th_expect_seg_at(&h, i, T_EST + RTO, h.c, TIDE_TCP_ACK, 101, 2301, MSS);
+	th_expect_seg_at(&h, i + 1, T_EST + RTO, h.s, TIDE_TCP_ACK, 301, 2101, MSS);
+	th_expect_seg_at(&h, i + 2, T_EST + RTO + TIDE_MS(1), h.s, TIDE_TCP_ACK, 2301, 2101, 0);
+	th_expect_seg_at(&h, i + 3, T_EST + RTO + TIDE_MS(1), h.c, TIDE_TCP_ACK, 2101, 2301, 0);
+	/* each took the other's ACK: nothing is left to resend */
+	th_run_for(&h, TIDE_SEC(10));
+	th_expect_nsegs(&h, i + 4);
+	assert_int_equal(tinfo(h.C, cfd).tcpi_unacked, 0);
+	assert_int_equal(tinfo(h.S, sfd).tcpi_unacked, 0);
+	assert_int_equal(tide_stack_counter(h.C, TIDE_MIB_RetransSegs), 1);
+	assert_int_equal(tide_stack_counter(h.S, TIDE_MIB_RetransSegs), 1);
+	close_all(&h, cfd, sfd, lfd);
+	th_free(&h);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_LC_D01_ack_names_next_byte_expected),
 	cmocka_unit_test(test_LC_D02_initial_rto_retransmits_syn_at_1s),
@@ -1459,6 +1504,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_LC_D06_retries2_budget_times_out),
 	cmocka_unit_test(test_LC_D06_timeout_reported_by_so_error_and_send),
 	cmocka_unit_test(test_rfc9293_bulk_transfer_both_ways_with_loss),
+	cmocka_unit_test(test_rfc9293_pure_ack_after_timeout_carries_highest_seq),
 };
 
 int main(void)
