@@ -10,7 +10,9 @@
 # script runs in IPv4 mode in a network namespace of its own when run as
 # root (unshare -n), because the scripts run Linux sysctls in shell commands
 # (defaults.sh): those then change that namespace, not this machine's.
-# tide takes the same values from --so_flags instead (PD_SO_FLAGS to add).
+# tide takes the same values from --so_flags instead (PD_SO_FLAGS to add),
+# and the scripts' sysctl, tc and ip commands, which configure the Linux
+# kernel that is not under test here, find do-nothing stand-ins first in PATH.
 # Logs go to ${PD_LOGS:-/tmp/tide-packetdrill-logs}/FOLDER/SCRIPT.log.
 set -u
 pd=$1 so=$2 dir=$3
@@ -26,6 +28,12 @@ flags="$flags;set=net.ipv4.tcp_sack=1;set=net.ipv4.tcp_syncookies=1${PD_SO_FLAGS
 logs=${PD_LOGS:-/tmp/tide-packetdrill-logs}
 ns=""
 [ "$(id -u)" = 0 ] && ns="unshare -n"
+shims=$(mktemp -d)
+trap 'rm -rf "$shims"' EXIT
+for cmd in sysctl tc ip; do
+	printf '#!/bin/sh\nexit 0\n' >"$shims/$cmd"
+	chmod +x "$shims/$cmd"
+done
 so=$(readlink -f "$so")
 pd=$(readlink -f "$pd")
 total_pass=0 total=0
@@ -36,14 +44,14 @@ for folder in "$@"; do
 		[ -e "$script" ] || continue
 		name=$(basename "$script" .pkt)
 		n=$((n + 1))
-		if (cd "$(dirname "$script")" && timeout 120 $ns "$pd" --ip_version=ipv4 \
+		if (cd "$(dirname "$script")" && PATH="$shims:$PATH" timeout 120 $ns "$pd" --ip_version=ipv4 \
 			--local_ip=$local_ip --remote_ip=$remote_ip \
 			--so_filename="$so" --so_flags="$flags" "$(basename "$script")") \
 			>"$logs/$folder/$name.log" 2>&1; then
 			pass=$((pass + 1))
 			echo "PASS $folder/$name"
 		else
-			echo "FAIL $folder/$name: $(grep -v '^\s*$' "$logs/$folder/$name.log" | head -1)"
+			echo "FAIL $folder/$name: $(grep -v '^\s*$' "$logs/$folder/$name.log" | tail -1)"
 		fi
 	done
 	echo "== $folder: $pass/$n"

@@ -95,6 +95,11 @@ struct pd {
 	struct pd_op *held;      /* the blocked call others retry, if any */
 	bool collecting;         /* a completed held call not yet clocked */
 	pthread_t collector;
+	/* Descriptors opened on /dev/null in this process under the numbers
+	 * of tide's descriptors: packetdrill ends a script by closing the
+	 * sockets the script left open with the process's own close(), which
+	 * must then succeed. */
+	uint64_t placeholder[1024 / 64];
 	bool clock_streak;       /* the last call was gettimeofday ... */
 	pthread_t clock_thread;  /* ... from this thread */
 };
@@ -291,6 +296,28 @@ static ssize_t run_op(struct pd *p, struct pd_op *op, bool blocking)
 
 /* ---- the interface ---- */
 
+static int with_placeholder(struct pd *p, int fd)
+{
+	if (fd < 0 || fd >= 1024 || fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+		return fd;
+	int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (n < 0)
+		return fd;
+	if (n == fd || dup3(n, fd, O_CLOEXEC) == fd)
+		p->placeholder[fd / 64] |= 1ull << (fd % 64);
+	if (n != fd)
+		close(n);
+	return fd;
+}
+
+static void drop_placeholder(struct pd *p, int fd)
+{
+	if (fd < 0 || fd >= 1024 || !(p->placeholder[fd / 64] & (1ull << (fd % 64))))
+		return;
+	p->placeholder[fd / 64] &= ~(1ull << (fd % 64));
+	close(fd);
+}
+
 static void pd_free(void *ud)
 {
 	struct pd *p = ud;
@@ -322,7 +349,7 @@ static int pd_socket(void *ud, int domain, int type, int protocol)
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	LOCKED(p, tide_socket(p->st, domain, type, protocol));
+	LOCKED(p, with_placeholder(p, tide_socket(p->st, domain, type, protocol)));
 }
 
 static int pd_bind(void *ud, int fd, const struct sockaddr *a, socklen_t l)
@@ -341,7 +368,7 @@ static int pd_accept(void *ud, int fd, struct sockaddr *a, socklen_t *l)
 {
 	struct pd *p = ud;
 	struct pd_op op = {.kind = OP_ACCEPT, .fd = fd, .addr = a, .alen = l};
-	LOCKED(p, (int)run_op(p, &op, sock_blocking(p, fd, 0)));
+	LOCKED(p, with_placeholder(p, (int)run_op(p, &op, sock_blocking(p, fd, 0))));
 }
 
 static int pd_connect(void *ud, int fd, const struct sockaddr *a, socklen_t l)
@@ -532,7 +559,14 @@ static int pd_ioctl(void *ud, int fd, unsigned long req, ...)
 static int pd_close(void *ud, int fd)
 {
 	struct pd *p = ud;
-	LOCKED(p, tide_close(p->st, fd));
+	lock(p);
+	int r = tide_close(p->st, fd);
+	int e = errno;
+	if (r == 0)
+		drop_placeholder(p, fd);
+	unlock(p);
+	errno = e;
+	return r;
 }
 
 static int pd_shutdown(void *ud, int fd, int how)
@@ -649,7 +683,7 @@ static int pd_epoll_create(void *ud, int size)
 		errno = EINVAL;
 		return -1;
 	}
-	LOCKED(p, tide_epoll_create(p->st));
+	LOCKED(p, with_placeholder(p, tide_epoll_create(p->st)));
 }
 
 static int pd_epoll_ctl(void *ud, int epfd, int op, int fd, struct epoll_event *ev)
