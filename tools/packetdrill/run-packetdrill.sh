@@ -13,7 +13,8 @@
 # tide takes the same values from --so_flags instead (PD_SO_FLAGS to add),
 # and the scripts' sysctl, tc and ip commands, which configure the Linux
 # kernel that is not under test here, find do-nothing stand-ins first in PATH.
-# Logs go to ${PD_LOGS:-/tmp/tide-packetdrill-logs}/FOLDER/SCRIPT.log.
+# PD_ARGS adds packetdrill options (gVisor runs its scripts with
+# --tolerance_usecs=100000). Logs go to ${PD_LOGS:-/tmp/tide-packetdrill-logs}/FOLDER/SCRIPT.log.
 set -u
 pd=$1 so=$2 dir=$3
 shift 3
@@ -46,7 +47,7 @@ for folder in "$@"; do
 		n=$((n + 1))
 		if (cd "$(dirname "$script")" && PATH="$shims:$PATH" timeout 120 $ns "$pd" --ip_version=ipv4 \
 			--local_ip=$local_ip --remote_ip=$remote_ip \
-			--so_filename="$so" --so_flags="$flags" "$(basename "$script")") \
+			--so_filename="$so" --so_flags="$flags" ${PD_ARGS:-} "$(basename "$script")") \
 			>"$logs/$folder/$name.log" 2>&1; then
 			pass=$((pass + 1))
 			echo "PASS $folder/$name"

@@ -287,9 +287,16 @@ static ssize_t hold(struct pd *p, struct pd_op *op)
 static ssize_t run_op(struct pd *p, struct pd_op *op, bool blocking)
 {
 	op->deadline = op->deadline ? op->deadline : TIDE_TIME_NEVER;
-	if (attempt(p, op) || !blocking) {
+	if (attempt(p, op)) {
 		errno = op->err;
 		return op->result;
+	}
+	if (!blocking) {
+		/* A non-blocking send returns what it queued, if anything. */
+		if (op->kind == OP_SEND && op->done > 0)
+			return (ssize_t)op->done;
+		errno = EAGAIN;
+		return -1;
 	}
 	return hold(p, op);
 }
@@ -396,20 +403,7 @@ static ssize_t do_send(struct pd *p, int fd, const void *buf, size_t n, int flag
 {
 	struct pd_op op = {.kind = OP_SEND, .fd = fd, .buf = (void *)buf, .len = n,
 			   .flags = flags};
-	lock(p);
-	ssize_t r;
-	bool blocking = sock_blocking(p, fd, flags);
-	if (attempt(p, &op) || !blocking) {
-		r = op.result;
-		errno = op.err;
-	} else {
-		op.deadline = TIDE_TIME_NEVER;
-		r = hold(p, &op);
-	}
-	int e = errno;
-	unlock(p);
-	errno = e;
-	return r;
+	LOCKED(p, run_op(p, &op, sock_blocking(p, fd, flags)));
 }
 
 static ssize_t pd_read(void *ud, int fd, void *buf, size_t n)
