@@ -6,6 +6,7 @@
  *   virtual time of the SYN; with nothing else to send, netdev_receive
  *   advances the clock to the SYN-ACK retransmission, 1 s later exactly.
  * - usleep and gettimeofday are the virtual clock: a 60 s sleep is instant.
+ * - A non-blocking read with nothing to read fails with EAGAIN at once.
  * - A blocking accept() in a second thread (packetdrill's "t1...t2" calls)
  *   completes at the virtual time of the ACK that completes the handshake,
  *   and the clock does not move on before that thread has read it.
@@ -26,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -122,6 +124,14 @@ static void test_pd_synack_exact_virtual_times(void **state)
 	assert_int_equal(c, 4);
 	assert_int_equal(ntohl(from.sin_addr.s_addr), PEER);
 	assert_int_equal(ntohs(from.sin_port), 40000);
+
+	/* Non-blocking and nothing to read: EAGAIN, the clock unmoved. */
+	assert_int_equal(ifc.fcntl(ifc.userdata, c, F_SETFL, O_RDWR | O_NONBLOCK), 0);
+	char rb[8];
+	errno = 0;
+	assert_int_equal(ifc.read(ifc.userdata, c, rb, sizeof(rb)), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(now_us(&ifc), 61000000);
 
 	/* The data leaves at once, at the current virtual time. */
 	assert_int_equal(ifc.write(ifc.userdata, c, "hello", 5), 5);
