@@ -488,7 +488,9 @@ static bool take_fin(struct tcp_conn *c, bool our_fin_acked_now)
 		tide_tcp_set_state(c, TIDE_TCP_CLOSE_WAIT);
 		/* Linux treats the peer's FIN as the start of an exchange and
 		 * delays its ACK, so an application that closes quickly sends
-		 * its FIN with the ACK: the three-way close. */
+		 * its FIN with the ACK: the three-way close. The delay is the
+		 * ato: 40 ms once data came, the next tick before (Linux's
+		 * tcp_fin, tcp_send_delayed_ack). */
 		c->pingpong = true;
 		tide_tcp_schedule_ack(c);
 		return false;
@@ -785,6 +787,10 @@ static int rcv_state(struct tcp_conn *c, const struct tide_ipv4 *ip, const struc
 		ackp = ACK_NOW; /* the SYN is a duplicate now: acknowledge it */
 	} else if (slen && tide_seq_le(end, c->rcv_nxt)) {
 		ackp = ACK_NOW; /* entirely old: a retransmission, ACK at once */
+		/* Linux enters quick-ACK mode here, which starts its delayed-ACK
+		 * timeout (ato) if no data had done it yet */
+		if (!c->ato_us)
+			c->ato_us = (uint32_t)st->set->tcp_delack_min_ms * 1000u;
 	} else if (!data_state && (th->payload_len || (f & TIDE_TCP_FIN))) {
 		/* After the peer's FIN (CLOSE_WAIT, CLOSING, LAST_ACK) new
 		 * text cannot be: ignore it (RFC 9293). */

@@ -377,7 +377,11 @@ void tide_tcp_schedule_ack(struct tcp_conn *c)
 {
 	c->ack_pending = true;
 	if (c->t_delack == TIDE_TIME_NEVER) {
-		uint32_t ato = c->ato_us ? c->ato_us : (uint32_t)c->st->set->tcp_delack_min_ms * 1000u;
+		/* Before the first data (or quick-ACK mode) Linux's ato is 0:
+		 * its timer is armed for jiffies + 0 and fires at the next tick.
+		 * tide counts a tick as 1 ms (HZ 1000), as its other tick-based
+		 * figure does (the one tick of PAWS tolerance). */
+		uint32_t ato = c->ato_us ? c->ato_us : 1000u;
 		c->t_delack = c->st->now + ato;
 	}
 }

@@ -45,9 +45,9 @@ at 0      server listen 80 as L
 at 0      client connect server:80 as c   => EINPROGRESS
 at 10ms   server accept L as s            => 0
 at 20ms   client close c                  => 0
-expect at 30ms client c state FIN_WAIT_1
+expect at 30ms client c state FIN_WAIT_2
 EOF
-sed 's/FIN_WAIT_1/ESTABLISHED/' "$tmp/good.tsim" >"$tmp/bad-expect.tsim"
+sed 's/FIN_WAIT_2/ESTABLISHED/' "$tmp/good.tsim" >"$tmp/bad-expect.tsim"
 cat >"$tmp/syntax.tsim" <<'EOF'
 host client 198.18.0.1
 hots server 198.18.0.2
@@ -89,7 +89,7 @@ check run-ok 0 "FIN-WAIT-1   --> " -- run "$tmp/good.tsim"
 check run-failed 1 "FAILED  line 8" -- run "$tmp/bad-expect.tsim"
 check check-ok 0 "ok good" -- check "$tmp/good.tsim"
 check check-ok-count 0 "1 passed, 0 failed" -- check "$tmp/good.tsim"
-check check-failed 1 "FAILED bad-expect: line 8: expect at 30ms client c state ESTABLISHED: found FIN_WAIT_1" \
+check check-failed 1 "FAILED bad-expect: line 8: expect at 30ms client c state ESTABLISHED: found FIN_WAIT_2" \
 	-- check "$tmp/bad-expect.tsim"
 check check-failed-count 1 "0 passed, 1 failed" -- check "$tmp/bad-expect.tsim"
 check check-error 2 "unknown directive 'hots'" -- check "$tmp/syntax.tsim"

@@ -367,7 +367,7 @@ static void test_rfc5961_rst_at_fin_seq_resets_close_wait(void **state)
 	th_establish(&h, &cfd, &sfd, NULL);
 	assert_int_equal(tide_shutdown(h.C, cfd, SHUT_WR), 0); /* FIN #3 at 3 ms */
 	th_run_until(&h, TIDE_MS(50));
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, TIDE_TCP_ACK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, TIDE_TCP_ACK, 301, 102, 0);
 	assert_int_equal(tide_sock_state(h.S, sfd), TIDE_TCP_CLOSE_WAIT);
 	from_client(&h, TIDE_TCP_RST, 101, 0, NULL); /* #5 at 50 ms */
 	th_run_until(&h, TIDE_MS(100));

@@ -174,8 +174,8 @@ static void inject(struct th *h, int from, uint32_t src, uint32_t dst, uint16_t 
 
 /* ---- LC-C01 ----------------------------------------------------------- */
 
-/* Four-way close: FIN, delayed ACK, FIN 100 ms later, ACK; only the
- * active closer passes through TIME_WAIT, for exactly 60 s. */
+/* Four-way close: FIN, ACK, FIN 100 ms later, ACK; only the active closer
+ * passes through TIME_WAIT, for exactly 60 s. */
 static void test_LC_C01_four_way_close(void **state)
 {
 	(void)state;
@@ -187,12 +187,12 @@ static void test_LC_C01_four_way_close(void **state)
 	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, FA, 101, 301, 0);
 
 	/* The server is in CLOSE_WAIT; its ACK waits for the delayed-ACK
-	 * timer (40 ms). */
-	th_run_until(&h, TIDE_MS(44) - 1);
+	 * timer, which no data has started yet: the next tick (1 ms). */
+	th_run_until(&h, TIDE_MS(5) - 1);
 	th_expect_nsegs(&h, 4);
 	assert_int_equal(tide_sock_state(h.S, sfd), ST_CW);
 	th_run_until(&h, TIDE_MS(144));
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 
 	/* The server's application reads EOF and closes 100 ms later. */
 	expect_recv_eof(h.S, sfd);
@@ -209,7 +209,7 @@ static void test_LC_C01_four_way_close(void **state)
 	th_run_until(&h, TIDE_MS(145) + TIDE_SEC(60));
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_TW, ST_CLOSED);
 	th_expect_state_at(&h, h.c, 2, TIDE_MS(3), ST_EST, ST_FW1);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(45), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(6), ST_FW1, ST_FW2);
 	th_expect_state_at(&h, h.c, 4, TIDE_MS(145), ST_FW2, ST_TW);
 	th_expect_state_at(&h, h.c, 5, TIDE_MS(145) + TIDE_SEC(60), ST_TW, ST_CLOSED);
 	EXPECT_STATES(&h, h.s, ST_LISTEN, ST_SYN_RECV, ST_EST, ST_CW, ST_LA, ST_CLOSED);
@@ -276,8 +276,9 @@ static void test_LC_C02_close_wait_can_still_send(void **state)
 
 /* ---- LC-C03 ----------------------------------------------------------- */
 
-/* The server closes 20 ms after the FIN, inside the delayed-ACK window:
- * one FIN,ACK carries both, and the client skips FIN_WAIT_2. */
+/* After data, the server closes 20 ms after the FIN, inside the 40 ms
+ * delayed-ACK window: one FIN,ACK carries both, and the client skips
+ * FIN_WAIT_2. (Without data the window is one tick: see LC-D03 below.) */
 static void test_LC_C03_three_way_close(void **state)
 {
 	(void)state;
@@ -285,24 +286,89 @@ static void test_LC_C03_three_way_close(void **state)
 	int cfd, sfd;
 	setup(&h, &cfd, &sfd);
 
+	/* the data starts the server's delayed-ACK timeout (40 ms) */
+	send_str(h.C, cfd, "x");
+	th_run_until(&h, TIDE_MS(5));
+	expect_recv(h.S, sfd, "x");
 	assert_int_equal(tide_close(h.C, cfd), 0);
-	th_run_until(&h, TIDE_MS(24));
-	th_expect_nsegs(&h, 4);
+	th_run_until(&h, TIDE_MS(26));
+	th_expect_nsegs(&h, 6);
 	assert_int_equal(tide_close(h.S, sfd), 0);
 
 	th_run_until(&h, TIDE_SEC(1));
-	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, FA, 101, 301, 0);
-	th_expect_seg_at(&h, 4, TIDE_MS(24), h.s, FA, 301, 102, 0);
-	th_expect_seg_at(&h, 5, TIDE_MS(25), h.c, AK, 102, 302, 0);
-	th_expect_nsegs(&h, 6); /* no separate ACK at 44 ms */
+	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, PA, 101, 301, 1);
+	th_expect_seg_at(&h, 4, TIDE_MS(4), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 5, TIDE_MS(5), h.c, FA, 102, 301, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(26), h.s, FA, 301, 103, 0);
+	th_expect_seg_at(&h, 7, TIDE_MS(27), h.c, AK, 103, 302, 0);
+	th_expect_nsegs(&h, 8); /* no separate ACK at 46 ms */
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_TW);
 	EXPECT_STATES(&h, h.s, ST_LISTEN, ST_SYN_RECV, ST_EST, ST_CW, ST_LA, ST_CLOSED);
-	th_expect_state_at(&h, h.s, 5, TIDE_MS(26), ST_LA, ST_CLOSED);
+	th_expect_state_at(&h, h.s, 5, TIDE_MS(28), ST_LA, ST_CLOSED);
 
-	th_run_until(&h, TIDE_MS(25) + TIDE_SEC(60));
+	th_run_until(&h, TIDE_MS(27) + TIDE_SEC(60));
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_TW, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(25) + TIDE_SEC(60), ST_TW, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(27) + TIDE_SEC(60), ST_TW, ST_CLOSED);
+	th_expect_nsegs(&h, 8);
+	th_free(&h);
+}
+
+/* ---- LC-D03 (the delayed ACK of a FIN) -------------------------------- */
+
+/* Linux's delayed-ACK timeout (ato) is 0 until data arrives: the ACK of a
+ * FIN on a connection that never received data leaves at the next tick
+ * (1 ms), and a close 20 ms later is a four-way close. */
+static void test_LC_D03_fin_ack_without_data_is_next_tick(void **state)
+{
+	(void)state;
+	struct th h;
+	int cfd, sfd;
+	setup(&h, &cfd, &sfd);
+
+	assert_int_equal(tide_close(h.C, cfd), 0);
+	th_run_until(&h, TIDE_MS(5) - 1);
+	th_expect_nsegs(&h, 4);
+	assert_int_equal(tide_sock_state(h.S, sfd), ST_CW);
+	th_run_until(&h, TIDE_MS(24));
+	assert_int_equal(tide_close(h.S, sfd), 0);
+	th_run_until(&h, TIDE_SEC(1));
+	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, FA, 101, 301, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 5, TIDE_MS(24), h.s, FA, 301, 102, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(25), h.c, AK, 102, 302, 0);
+	th_expect_nsegs(&h, 7);
+	assert_int_equal(ctr(h.S, TIDE_MIB_DelayedACKs), 1);
+	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_TW);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(6), ST_FW1, ST_FW2);
+	th_free(&h);
+}
+
+/* Once data came, the ACK of the FIN waits the full 40 ms (Linux's
+ * TCP_ATO_MIN), counted from the FIN's arrival. */
+static void test_LC_D03_fin_ack_after_data_waits_40ms(void **state)
+{
+	(void)state;
+	struct th h;
+	int cfd, sfd;
+	setup(&h, &cfd, &sfd);
+
+	send_str(h.C, cfd, "x");
+	th_run_until(&h, TIDE_MS(5));
+	expect_recv(h.S, sfd, "x");
+	assert_int_equal(tide_close(h.C, cfd), 0);
+	th_run_until(&h, TIDE_MS(46) - 1);
 	th_expect_nsegs(&h, 6);
+	assert_int_equal(tide_sock_state(h.S, sfd), ST_CW);
+	th_run_until(&h, TIDE_MS(100));
+	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, PA, 101, 301, 1);
+	th_expect_seg_at(&h, 4, TIDE_MS(4), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 5, TIDE_MS(5), h.c, FA, 102, 301, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(46), h.s, AK, 301, 103, 0);
+	th_expect_nsegs(&h, 7);
+	assert_int_equal(ctr(h.S, TIDE_MIB_DelayedACKs), 1);
+	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(47), ST_FW1, ST_FW2);
+	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_free(&h);
 }
 
@@ -330,6 +396,29 @@ static void test_rfc9293_fin_wait_1_fin_ack_goes_to_time_wait(void **state)
 	th_expect_state_at(&h, h.c, 2, TIDE_MS(3), ST_EST, ST_FW1);
 	th_expect_state_at(&h, h.c, 3, TIDE_MS(5), ST_FW1, ST_TW);
 	th_expect_state_at(&h, h.c, 4, TIDE_MS(5) + TIDE_SEC(60), ST_TW, ST_CLOSED);
+	th_free(&h);
+}
+
+/* A duplicate of old data puts Linux in quick-ACK mode, which starts the
+ * 40 ms delayed-ACK timeout as data would: the later FIN's ACK waits 40 ms. */
+static void test_LC_D03_duplicate_segment_starts_the_40ms(void **state)
+{
+	(void)state;
+	struct th h;
+	int cfd, sfd;
+	setup(&h, &cfd, &sfd);
+
+	/* one byte left of RCV.NXT (the SYN's number): old, ACKed at once */
+	inject(&h, h.c, TH_CLIENT_ADDR, TH_SERVER_ADDR, 40000, 80, 100, 301, AK, "x");
+	th_run_until(&h, TIDE_MS(5));
+	assert_int_equal(tide_close(h.C, cfd), 0);
+	th_run_until(&h, TIDE_MS(100));
+	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, AK, 100, 301, 1);
+	th_expect_seg_at(&h, 4, TIDE_MS(4), h.s, AK, 301, 101, 0);
+	th_expect_seg_at(&h, 5, TIDE_MS(5), h.c, FA, 101, 301, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(46), h.s, AK, 301, 102, 0);
+	th_expect_nsegs(&h, 7);
+	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_free(&h);
 }
 
@@ -383,7 +472,7 @@ static void test_LC_C05_time_wait_restarts_on_retransmitted_fin(void **state)
 
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_run_until(&h, TIDE_MS(100));
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 	assert_int_equal(tcpi_rto(h.S, sfd), RTO_AFTER_HANDSHAKE_US);
 	drop_next_client_ack(&h);
 	assert_int_equal(tide_close(h.S, sfd), 0);
@@ -506,15 +595,16 @@ static void test_LC_C07_time_wait_length_is_a_setting(void **state)
 	th_run_until(&h, TIDE_MS(24));
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_MS(25) + TIDE_SEC(5) - 1);
-	th_expect_seg_at(&h, 5, TIDE_MS(25), h.c, AK, 102, 302, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(25), h.c, AK, 102, 302, 0);
 	expect_one_time_wait(h.C, TIDE_MS(25) + TIDE_SEC(5));
 
 	th_run_until(&h, TIDE_SEC(100));
-	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_TW, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(25), ST_FW1, ST_TW);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(25) + TIDE_SEC(5), ST_TW, ST_CLOSED);
+	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_TW, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(25), ST_FW2, ST_TW);
+	th_expect_state_at(&h, h.c, 5, TIDE_MS(25) + TIDE_SEC(5), ST_TW, ST_CLOSED);
 	assert_int_equal(ctr(h.C, TIDE_MIB_TW), 1);
-	th_expect_nsegs(&h, 6);
+	th_expect_nsegs(&h, 7);
 	th_free(&h);
 }
 
@@ -537,8 +627,9 @@ static void test_LC_C08_time_wait_record_is_compact(void **state)
 	th_run_until(&h, TIDE_MS(24));
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_MS(30));
-	th_expect_seg_at(&h, 5, TIDE_MS(25), h.c, AK, 102, 302, 0);
-	th_expect_nsegs(&h, 6);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(25), h.c, AK, 102, 302, 0);
+	th_expect_nsegs(&h, 7);
 
 	assert_int_equal(tide_sock_state(h.C, cfd), ST_CLOSED);
 	expect_recv_eof(h.C, cfd);
@@ -547,14 +638,14 @@ static void test_LC_C08_time_wait_record_is_compact(void **state)
 	assert_int_equal(cs.ci[0].state_since, TIDE_MS(25));
 
 	assert_int_equal(tide_close(h.C, cfd), 0);
-	th_expect_nsegs(&h, 6);
+	th_expect_nsegs(&h, 7);
 	expect_one_time_wait(h.C, TIDE_MS(25) + TIDE_SEC(60));
 
 	th_run_until(&h, TIDE_MS(25) + TIDE_SEC(60));
 	assert_int_equal(list_conns(h.C).n, 0);
-	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_TW, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(25) + TIDE_SEC(60), ST_TW, ST_CLOSED);
-	th_expect_nsegs(&h, 6);
+	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_TW, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 5, TIDE_MS(25) + TIDE_SEC(60), ST_TW, ST_CLOSED);
+	th_expect_nsegs(&h, 7);
 	th_free(&h);
 }
 
@@ -573,7 +664,7 @@ static void test_LC_C09_segment_for_closed_connection_gets_rst(void **state)
 	th_run_until(&h, TIDE_MS(24));
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_SEC(61));
-	th_expect_nsegs(&h, 6);
+	th_expect_nsegs(&h, 7); /* FIN, ACK, FIN, ACK */
 	assert_int_equal(list_conns(h.C).n, 0);
 	assert_int_equal(list_conns(h.S).n, 0);
 	assert_int_equal(tide_close(h.S, lfd), 0);
@@ -581,18 +672,18 @@ static void test_LC_C09_segment_for_closed_connection_gets_rst(void **state)
 	/* ACK present: <SEQ=SEG.ACK><CTL=RST> */
 	inject(&h, h.c, TH_CLIENT_ADDR, TH_SERVER_ADDR, 40000, 80, 102, 302, PA, "late!");
 	th_run_until(&h, TIDE_SEC(62));
-	th_expect_seg_at(&h, 6, TIDE_SEC(61), h.c, PA, 102, 302, 5);
-	th_expect_seg_at(&h, 7, TIDE_SEC(61) + TIDE_MS(1), h.s, RST, 302, 0, 0);
-	assert_int_equal(th_seg(&h, 7)->ack, 0);
-	assert_int_equal(th_seg(&h, 7)->win, 0);
+	th_expect_seg_at(&h, 7, TIDE_SEC(61), h.c, PA, 102, 302, 5);
+	th_expect_seg_at(&h, 8, TIDE_SEC(61) + TIDE_MS(1), h.s, RST, 302, 0, 0);
+	assert_int_equal(th_seg(&h, 8)->ack, 0);
+	assert_int_equal(th_seg(&h, 8)->win, 0);
 
 	/* No ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; the FIN counts. */
 	inject(&h, h.c, TH_CLIENT_ADDR, TH_SERVER_ADDR, 40000, 80, 102, 0,
 	       TIDE_TCP_FIN | TIDE_TCP_PSH, "late!");
 	th_run_until(&h, TIDE_SEC(63));
-	th_expect_seg_at(&h, 8, TIDE_SEC(62), h.c, TIDE_TCP_FIN | TIDE_TCP_PSH, 102, 0, 5);
-	th_expect_seg_at(&h, 9, TIDE_SEC(62) + TIDE_MS(1), h.s, RA, 0, 108, 0);
-	th_expect_nsegs(&h, 10); /* nobody answers a RST */
+	th_expect_seg_at(&h, 9, TIDE_SEC(62), h.c, TIDE_TCP_FIN | TIDE_TCP_PSH, 102, 0, 5);
+	th_expect_seg_at(&h, 10, TIDE_SEC(62) + TIDE_MS(1), h.s, RA, 0, 108, 0);
+	th_expect_nsegs(&h, 11); /* nobody answers a RST */
 
 	assert_int_equal(ctr(h.S, TIDE_MIB_OutRsts), 2);
 	assert_int_equal(ctr(h.S, TIDE_MIB_DropTcpNoSocket), 2);
@@ -652,7 +743,7 @@ static void test_LC_C10_data_after_close_sends_rst(void **state)
 
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_run_until(&h, TIDE_MS(100));
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 	send_str(h.S, sfd, "late");
 	th_expect_seg_at(&h, 5, TIDE_MS(100), h.s, PA, 301, 102, 4);
 
@@ -696,9 +787,10 @@ static void test_LC_C11_shutdown_wr_sends_fin_and_still_reads(void **state)
 	th_run_until(&h, TIDE_MS(10));
 	expect_recv_eof(h.S, sfd);
 	send_str(h.S, sfd, "reply");
-	th_expect_seg_at(&h, 4, TIDE_MS(10), h.s, PA, 301, 102, 5);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 5, TIDE_MS(10), h.s, PA, 301, 102, 5);
 	th_run_until(&h, TIDE_MS(11));
-	th_expect_seg_at(&h, 5, TIDE_MS(11), h.c, AK, 102, 306, 0);
+	th_expect_seg_at(&h, 6, TIDE_MS(11), h.c, AK, 102, 306, 0);
 	assert_int_equal(tide_sock_state(h.C, cfd), ST_FW2);
 	expect_recv(h.C, cfd, "reply");
 	expect_recv_errno(h.C, cfd, EAGAIN);
@@ -706,12 +798,12 @@ static void test_LC_C11_shutdown_wr_sends_fin_and_still_reads(void **state)
 	th_run_until(&h, TIDE_MS(20));
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_MS(100));
-	th_expect_seg_at(&h, 6, TIDE_MS(20), h.s, FA, 306, 102, 0);
-	th_expect_seg_at(&h, 7, TIDE_MS(21), h.c, AK, 102, 307, 0);
-	th_expect_nsegs(&h, 8);
+	th_expect_seg_at(&h, 7, TIDE_MS(20), h.s, FA, 306, 102, 0);
+	th_expect_seg_at(&h, 8, TIDE_MS(21), h.c, AK, 102, 307, 0);
+	th_expect_nsegs(&h, 9);
 	expect_recv_eof(h.C, cfd);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_TW);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(11), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(6), ST_FW1, ST_FW2);
 	th_expect_state_at(&h, h.c, 4, TIDE_MS(21), ST_FW2, ST_TW);
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_free(&h);
@@ -746,15 +838,15 @@ static void test_LC_C11_shutdown_wr_fin_wait_2_has_no_timeout(void **state)
 	setup(&h, &cfd, &sfd);
 
 	assert_int_equal(tide_shutdown(h.C, cfd, SHUT_WR), 0);
-	th_run_until(&h, TIDE_MS(45) + TIDE_SEC(600));
+	th_run_until(&h, TIDE_MS(6) + TIDE_SEC(600));
 	th_expect_seg_at(&h, 3, TIDE_MS(3), h.c, FA, 101, 301, 0);
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 	th_expect_nsegs(&h, 5);
 	assert_int_equal(tide_sock_state(h.C, cfd), ST_FW2);
 	assert_int_equal(tide_sock_state(h.S, sfd), ST_CW);
 	assert_int_equal(tide_stack_next_timer(h.C), TIDE_TIME_NEVER);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(45), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(6), ST_FW1, ST_FW2);
 	th_free(&h);
 }
 
@@ -768,12 +860,12 @@ static void test_LC_C11_orphaned_fin_wait_2_ends_after_fin_timeout(void **state)
 	setup(&h, &cfd, &sfd);
 
 	assert_int_equal(tide_close(h.C, cfd), 0);
-	th_run_until(&h, TIDE_MS(45) + TIDE_SEC(60) - 1);
+	th_run_until(&h, TIDE_MS(6) + TIDE_SEC(60) - 1);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2);
-	th_run_until(&h, TIDE_MS(45) + TIDE_SEC(600));
+	th_run_until(&h, TIDE_MS(6) + TIDE_SEC(600));
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(45), ST_FW1, ST_FW2);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(45) + TIDE_SEC(60), ST_FW2, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(6), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(6) + TIDE_SEC(60), ST_FW2, ST_CLOSED);
 	th_expect_nsegs(&h, 5); /* it leaves without a segment */
 	assert_int_equal(list_conns(h.C).n, 0);
 	assert_int_equal(tide_sock_state(h.S, sfd), ST_CW);
@@ -786,6 +878,9 @@ int main(void)
 		cmocka_unit_test(test_LC_C01_four_way_close),
 		cmocka_unit_test(test_LC_C02_close_wait_can_still_send),
 		cmocka_unit_test(test_LC_C03_three_way_close),
+		cmocka_unit_test(test_LC_D03_fin_ack_without_data_is_next_tick),
+		cmocka_unit_test(test_LC_D03_fin_ack_after_data_waits_40ms),
+		cmocka_unit_test(test_LC_D03_duplicate_segment_starts_the_40ms),
 		cmocka_unit_test(test_rfc9293_fin_wait_1_fin_ack_goes_to_time_wait),
 		cmocka_unit_test(test_LC_C04_simultaneous_close),
 		cmocka_unit_test(test_LC_C05_time_wait_restarts_on_retransmitted_fin),

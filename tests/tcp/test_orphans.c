@@ -270,7 +270,7 @@ static void test_LC_K06_linger_zero_in_fin_wait_2(void **state)
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_run_until(&h, TIDE_MS(200));
 	th_expect_seg_at(&h, 3, T0, h.c, FA, 101, 301, 0);
-	th_expect_seg_at(&h, 4, T0 + TIDE_MS(41), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, T0 + TIDE_MS(2), h.s, AK, 301, 102, 0);
 	th_expect_seg_at(&h, 5, TIDE_MS(100), h.c, RA, 102, 301, 0);
 	th_expect_nsegs(&h, 6);
 	EXPECT_STATES(&h, h.c, SYN_SENT, EST, FW1, FW2, CLOSED);
@@ -392,8 +392,9 @@ static void test_LC_K06_unread_data_wins_over_zero_linger(void **state)
 
 /* LC-K06: with a linger time close() returns at once (tide never blocks)
  * and the segments are a plain close's; the moment a blocking close would
- * return is the connection leaving FIN_WAIT_1 (here when the delayed ACK
- * of the FIN arrives at 45 ms), which a driver sees in on_state. */
+ * return is the connection leaving FIN_WAIT_1 (here when the ACK of the
+ * FIN, sent at the peer's next tick, arrives at 6 ms), which a driver sees
+ * in on_state. */
 static void test_LC_K06_linger_n_close_same_segments_as_plain_close(void **state)
 {
 	(void)state;
@@ -404,9 +405,9 @@ static void test_LC_K06_linger_n_close_same_segments_as_plain_close(void **state
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_expect_seg_at(&h, 3, T0, h.c, FA, 101, 301, 0);
 	th_run_until(&h, TIDE_MS(100));
-	th_expect_seg_at(&h, 4, T0 + TIDE_MS(41), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, T0 + TIDE_MS(2), h.s, AK, 301, 102, 0);
 	th_expect_nsegs(&h, 5);
-	th_expect_state_at(&h, h.c, 3, T0 + TIDE_MS(42), FW1, FW2);
+	th_expect_state_at(&h, h.c, 3, T0 + TIDE_MS(3), FW1, FW2);
 	assert_int_equal(ctr(h.C, TIDE_MIB_OutRsts), 0);
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	assert_int_equal(tide_close(h.S, lfd), 0);
@@ -536,9 +537,10 @@ static void test_LC_K13_what_counts_as_an_orphan(void **state)
 	assert_int_equal(tide_close(h.C, c2), 0); /* its FIN lost too */
 	assert_int_equal(h.S->orphans, 1);
 	/* the third tries (1423 ms) get through: s1 is FIN_WAIT_2 once the
-	 * delayed ACK of its FIN arrives, s2 CLOSE_WAIT */
+	 * ACK of its FIN (sent at the next tick: no data came) arrives, s2
+	 * CLOSE_WAIT */
 	th_run_until(&h, TIDE_SEC(2));
-	assert_int_equal(state_time(&h, h.s, 40000, FW2), TIDE_MS(1465));
+	assert_int_equal(state_time(&h, h.s, 40000, FW2), TIDE_MS(1426));
 	assert_int_equal(state_time(&h, h.s, 40001, CW), TIDE_MS(1424));
 	assert_int_equal(h.S->orphans, 0);
 
@@ -569,7 +571,7 @@ static void test_LC_K13_long_fin_wait_2_orphan_counts(void **state)
 	setup(&h, &o, &cfd, &sfd, &lfd);
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_MS(100));
-	assert_int_equal(state_time(&h, h.s, 40000, FW2), T0 + TIDE_MS(42));
+	assert_int_equal(state_time(&h, h.s, 40000, FW2), T0 + TIDE_MS(3));
 	assert_int_equal(h.S->orphans, 1);
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_run_until(&h, TIDE_MS(200));
@@ -805,7 +807,7 @@ static void test_LC_C12_dying_process_connections_close_without_it(void **state)
 		uint16_t p = fin_port[i];
 		EXPECT_CONN_STATES(&h, h.s, p, SYN_RECV, EST, FW1, FW2, TW, CLOSED);
 		assert_int_equal(state_time(&h, h.s, p, FW1), t);
-		assert_int_equal(state_time(&h, h.s, p, FW2), TIDE_MS(52));
+		assert_int_equal(state_time(&h, h.s, p, FW2), TIDE_MS(13));
 		assert_int_equal(state_time(&h, h.s, p, TW), TIDE_MS(112));
 		assert_int_equal(state_time(&h, h.s, p, CLOSED), TIDE_MS(112) + TIDE_SEC(60));
 		EXPECT_CONN_STATES(&h, h.c, p, SYN_SENT, EST, CW, LA, CLOSED);

@@ -476,7 +476,8 @@ static void test_LC_K02_orphan_not_alive_at_max_rto(void **state)
 /* ---- LC-L02: the ACK of the FIN is lost ------------------------------- */
 
 /* The server's ACKs never arrive. It is in CLOSE_WAIT and answers every
- * retransmitted FIN with an ACK 1 ms later (its first, delayed, at 44 ms);
+ * retransmitted FIN with an ACK 1 ms later (its first at the next tick, 5 ms:
+ * no data had started its 40 ms delayed-ACK timeout);
  * the client cannot tell this from LC-L01 and ends the same way: with
  * close(), 8 retransmissions and CLOSED at 103.225 s. */
 static void test_LC_L02_fin_ack_lost_close_min_rto(void **state)
@@ -491,7 +492,7 @@ static void test_LC_L02_fin_ack_lost_close_min_rto(void **state)
 	th_run_until(&h, TIDE_SEC(1000));
 
 	th_expect_seg_at(&h, 3, t0, h.c, FA, 101, 301, 0);
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 	expect_series(&h, 5, 2, t0, ORPHAN_202, NELEM(ORPHAN_202), h.c, FA, 101, 301, 0);
 	expect_series(&h, 6, 2, t0 + TIDE_MS(1), ORPHAN_202, NELEM(ORPHAN_202), h.s, AK, 301,
 		      102, 0);
@@ -505,7 +506,8 @@ static void test_LC_L02_fin_ack_lost_close_min_rto(void **state)
 }
 
 /* The same at RTO 900 ms: 6 retransmissions, CLOSED 114.3 s after the
- * FIN; the server's first ACK is delayed 40 ms after the FIN reached it. */
+ * FIN; the server's first ACK leaves at the next tick after the FIN reached
+ * it. */
 static void test_LC_L02_fin_ack_lost_close_large_rto(void **state)
 {
 	(void)state;
@@ -517,7 +519,7 @@ static void test_LC_L02_fin_ack_lost_close_large_rto(void **state)
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_run_until(&h, TIDE_SEC(1000));
 
-	th_expect_seg_at(&h, 4, t0 + TIDE_MS(190), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, t0 + TIDE_MS(151), h.s, AK, 301, 102, 0);
 	expect_series(&h, 5, 2, t0, ORPHAN_900, NELEM(ORPHAN_900), h.c, FA, 101, 301, 0);
 	expect_series(&h, 6, 2, t0 + TIDE_MS(150), ORPHAN_900, NELEM(ORPHAN_900), h.s, AK, 301,
 		      102, 0);
@@ -578,13 +580,13 @@ static void test_LC_L03_peer_fin_lost_once_close(void **state)
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_SEC(100));
 
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 	th_expect_seg_at(&h, 5, TIDE_MS(100), h.s, FA, 301, 102, 0);
 	th_expect_seg_at(&h, 6, TIDE_MS(302), h.s, FA, 301, 102, 0);
 	th_expect_seg_at(&h, 7, TIDE_MS(303), h.c, AK, 102, 302, 0);
 	th_expect_nsegs(&h, 8);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_TW, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(45), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(6), ST_FW1, ST_FW2);
 	th_expect_state_at(&h, h.c, 4, TIDE_MS(303), ST_FW2, ST_TW);
 	th_expect_state_at(&h, h.c, 5, TIDE_MS(303) + TIDE_SEC(60), ST_TW, ST_CLOSED);
 	EXPECT_STATES(&h, h.s, ST_LISTEN, ST_SYN_RECV, ST_EST, ST_CW, ST_LA, ST_CLOSED);
@@ -594,7 +596,7 @@ static void test_LC_L03_peer_fin_lost_once_close(void **state)
 }
 
 /* Every FIN of the server is lost. The orphaned client leaves FIN_WAIT_2
- * after tcp_fin_timeout (60 s from 45 ms) without a segment; the server,
+ * after tcp_fin_timeout (60 s from 6 ms) without a segment; the server,
  * orphaned in LAST_ACK, resends its FIN 8 times and gives up at
  * 100 ms + 103.222 s. */
 static void test_LC_L03_peer_fin_lost_close_min_rto(void **state)
@@ -614,7 +616,7 @@ static void test_LC_L03_peer_fin_lost_close_min_rto(void **state)
 		      0);
 	th_expect_nsegs(&h, 14);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(45) + TIDE_SEC(60), ST_FW2, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(6) + TIDE_SEC(60), ST_FW2, ST_CLOSED);
 	EXPECT_STATES(&h, h.s, ST_LISTEN, ST_SYN_RECV, ST_EST, ST_CW, ST_LA, ST_CLOSED);
 	th_expect_state_at(&h, h.s, 5, TIDE_MS(100) + TIDE_MS(ORPHAN_202_END), ST_LA, ST_CLOSED);
 	assert_int_equal(ctr(h.S, TIDE_MIB_TCPAbortOnTimeout), 1);
@@ -638,13 +640,13 @@ static void test_LC_L03_peer_fin_lost_close_large_rto(void **state)
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_SEC(1000));
 
-	th_expect_seg_at(&h, 4, TIDE_MS(640), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(601), h.s, AK, 301, 102, 0);
 	th_expect_seg_at(&h, 5, TIDE_MS(1000), h.s, FA, 301, 102, 0);
 	expect_series(&h, 6, 1, TIDE_MS(1000), ORPHAN_900, NELEM(ORPHAN_900), h.s, FA, 301, 102,
 		      0);
 	th_expect_nsegs(&h, 12);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(790), ST_FW1, ST_FW2);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(790) + TIDE_SEC(60), ST_FW2, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(751), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(751) + TIDE_SEC(60), ST_FW2, ST_CLOSED);
 	th_expect_state_at(&h, h.s, 5, TIDE_MS(1000) + TIDE_MS(ORPHAN_900_END), ST_LA, ST_CLOSED);
 	assert_int_equal(ctr(h.S, TIDE_MIB_TCPAbortOnTimeout), 1);
 	th_free(&h);

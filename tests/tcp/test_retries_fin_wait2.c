@@ -23,8 +23,9 @@
  *
  * Client 198.18.0.1:40000 (ISN 100) closes first; server 198.18.0.2:80
  * (ISN 300); 1 ms one way unless said otherwise; RTO 202 ms after the
- * handshake. The client's FIN goes at 3 ms, the server's delayed ACK at
- * 44 ms puts the client in FIN_WAIT_2 at 45 ms.
+ * handshake. The client's FIN goes at 3 ms; the server, which never
+ * received data, ACKs it at its next tick (5 ms, Linux's ato of 0), which
+ * puts the client in FIN_WAIT_2 at 6 ms.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,7 +64,7 @@ enum {
 	ST_LISTEN = TIDE_TCP_LISTEN,
 };
 
-#define T_FW2 TIDE_MS(45)
+#define T_FW2 TIDE_MS(6)
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -84,7 +85,8 @@ static void setup_opts(struct th *h, int delay_ms, const char *client_settings, 
 	th_expect_nsegs(h, 3);
 }
 
-/* Established, then the client closes and reaches FIN_WAIT_2 at 45 ms. */
+/* Established, then the client closes and reaches FIN_WAIT_2 at 6 ms (the
+ * server ACKs the FIN at the next tick: it never received data). */
 static void setup_orphan(struct th *h, const char *client_settings, int *sfd)
 {
 	int cfd;
@@ -92,7 +94,7 @@ static void setup_orphan(struct th *h, const char *client_settings, int *sfd)
 	assert_int_equal(tide_close(h->C, cfd), 0);
 	th_run_until(h, T_FW2);
 	th_expect_seg_at(h, 3, TIDE_MS(3), h->c, FA, 101, 301, 0);
-	th_expect_seg_at(h, 4, TIDE_MS(44), h->s, AK, 301, 102, 0);
+	th_expect_seg_at(h, 4, TIDE_MS(5), h->s, AK, 301, 102, 0);
 	th_expect_state_at(h, h->c, 3, T_FW2, ST_FW1, ST_FW2);
 }
 
@@ -193,7 +195,7 @@ static void set_linger2(tide_stack *st, int fd, int v)
 
 /* With the defaults (tcp_fin_timeout 60 s = TIME_WAIT's length) the orphan
  * becomes a record the moment its FIN is acknowledged: it still reports
- * FIN_WAIT_2, since 45 ms, until 60.045 s, is no orphan any more, and is
+ * FIN_WAIT_2, since 6 ms, until 60.006 s, is no orphan any more, and is
  * counted in TW; it ends silently. */
 static void test_LC_L03_orphan_fin_wait_2_becomes_record(void **state)
 {
@@ -366,8 +368,8 @@ static void test_LC_K01_fin_timeout_setting(void **state)
 }
 
 /* tcp_fin_time is never less than 3.5 RTO. With tcp_fin_timeout = 0:
- * the FIN's ACK (delayed to 44 ms, RTT 42 ms) moved the RTO to 7 + 200 =
- * 207 ms, and Linux's (rto << 2) - (rto >> 1) in ms is 725 ms. With
+ * the FIN's ACK (at the next tick, 5 ms, RTT 3 ms) moved the RTO to 3 + 200
+ * = 203 ms, and Linux's (rto << 2) - (rto >> 1) in ms is 711 ms. With
  * tcp_fin_timeout = 1 and 150 ms one way, close() in FIN_WAIT_2 (after
  * shutdown) gives a record of 3.5 times the RTO the socket shows then. */
 static void test_LC_K01_fin_time_at_least_3_5_rto(void **state)
@@ -376,9 +378,9 @@ static void test_LC_K01_fin_time_at_least_3_5_rto(void **state)
 	struct th h;
 	int sfd;
 	setup_orphan(&h, "net.ipv4.tcp_fin_timeout = 0\n", &sfd);
-	expect_one(&h, ST_FW2, T_FW2 + TIDE_MS(725));
+	expect_one(&h, ST_FW2, T_FW2 + TIDE_MS(711));
 	th_run_until(&h, TIDE_SEC(10));
-	th_expect_state_at(&h, h.c, 4, T_FW2 + TIDE_MS(725), ST_FW2, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 4, T_FW2 + TIDE_MS(711), ST_FW2, ST_CLOSED);
 	assert_int_equal(ctr(h.C, TIDE_MIB_TWKilled), 1); /* 4 s or less */
 	th_free(&h);
 
@@ -386,7 +388,7 @@ static void test_LC_K01_fin_time_at_least_3_5_rto(void **state)
 	setup_opts(&h, 150, "net.ipv4.tcp_fin_timeout = 1\n", &cfd, &sfd);
 	assert_int_equal(tide_shutdown(h.C, cfd, SHUT_WR), 0);
 	th_run_until(&h, TIDE_SEC(1));
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(790), ST_FW1, ST_FW2);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(751), ST_FW1, ST_FW2);
 	tide_time m = rto_3_5(tcpi_rto(h.C, cfd));
 	assert_true(m > TIDE_SEC(1));
 	assert_int_equal(tide_close(h.C, cfd), 0);
@@ -563,7 +565,7 @@ static void test_LC_L05_negative_linger2_resets_at_fin_wait_2(void **state)
 	set_linger2(h.C, cfd, -1);
 	assert_int_equal(tide_close(h.C, cfd), 0);
 	th_run_until(&h, TIDE_SEC(10));
-	th_expect_seg_at(&h, 4, TIDE_MS(44), h.s, AK, 301, 102, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(5), h.s, AK, 301, 102, 0);
 	th_expect_seg_at(&h, 5, T_FW2, h.c, RST, 102, 0, 0);
 	th_expect_nsegs(&h, 6);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_CLOSED);
@@ -586,14 +588,14 @@ static void test_LC_L05_negative_linger2_resets_on_fin_ack(void **state)
 	setup_opts(&h, 0, NULL, &cfd, &sfd);
 	set_linger2(h.C, cfd, -1);
 	assert_int_equal(tide_close(h.C, cfd), 0);
-	th_run_until(&h, TIDE_MS(10));
+	th_run_until(&h, TIDE_MS(4)); /* the FIN has just arrived */
 	assert_int_equal(tide_close(h.S, sfd), 0);
 	th_run_until(&h, TIDE_SEC(10));
-	th_expect_seg_at(&h, 4, TIDE_MS(10), h.s, FA, 301, 102, 0);
-	th_expect_seg_at(&h, 5, TIDE_MS(11), h.c, RST, 102, 0, 0);
+	th_expect_seg_at(&h, 4, TIDE_MS(4), h.s, FA, 301, 102, 0);
+	th_expect_seg_at(&h, 5, TIDE_MS(5), h.c, RST, 102, 0, 0);
 	th_expect_nsegs(&h, 6);
 	EXPECT_STATES(&h, h.c, ST_SYN_SENT, ST_EST, ST_FW1, ST_FW2, ST_CLOSED);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(11), ST_FW2, ST_CLOSED);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(5), ST_FW2, ST_CLOSED);
 	assert_int_equal(ctr(h.C, TIDE_MIB_TCPAbortOnData), 1);
 	assert_int_equal(ctr(h.C, TIDE_MIB_TW), 0);
 	th_free(&h);

@@ -216,14 +216,14 @@ static void test_LC_C07_settings_reach_a_live_stack(void **state)
 	int cfd, sfd, lfd;
 	th_establish(&h, &cfd, &sfd, &lfd);
 	tide_close(h.C, cfd);
-	th_run_for(&h, TIDE_MS(5));
-	tide_close(h.S, sfd); /* FIN+ACK: the client goes to TIME_WAIT at 6 ms */
+	th_run_for(&h, TIDE_MS(1)); /* the FIN arrives; its ACK would leave at 5 ms */
+	tide_close(h.S, sfd); /* FIN+ACK: the client goes to TIME_WAIT at 5 ms */
 	th_run_until(&h, TIDE_SEC(3));
 	static const int want[] = { TIDE_TCP_SYN_SENT, TIDE_TCP_ESTABLISHED, TIDE_TCP_FIN_WAIT1,
 				    TIDE_TCP_TIME_WAIT, TIDE_TCP_CLOSE };
 	th_expect_states(&h, h.c, want, 5);
-	th_expect_state_at(&h, h.c, 3, TIDE_MS(9), TIDE_TCP_FIN_WAIT1, TIDE_TCP_TIME_WAIT);
-	th_expect_state_at(&h, h.c, 4, TIDE_MS(9) + TIDE_SEC(2), TIDE_TCP_TIME_WAIT, TIDE_TCP_CLOSE);
+	th_expect_state_at(&h, h.c, 3, TIDE_MS(5), TIDE_TCP_FIN_WAIT1, TIDE_TCP_TIME_WAIT);
+	th_expect_state_at(&h, h.c, 4, TIDE_MS(5) + TIDE_SEC(2), TIDE_TCP_TIME_WAIT, TIDE_TCP_CLOSE);
 	tide_close(h.S, lfd);
 	th_free(&h);
 }
